@@ -1,0 +1,87 @@
+//! Wiring: config -> metrics -> runtime -> catalog -> ingress, and shutdown on signals.
+
+use crate::catalog::{Catalog, load_dir};
+use crate::config::Config;
+use crate::ingress::{self, handler::Gateway};
+use crate::metrics::Metrics;
+use crate::runtime::Runtime;
+use anyhow::Context;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use tokio::net::TcpListener;
+
+/// Loads the plugins, listens, and serves until SIGTERM or SIGINT.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let metrics = Metrics::new().context("registering the gateway's metrics")?;
+    let runtime = Runtime::new().context("starting the wasm runtime")?;
+    for name in config.plugins.keys() {
+        // Secrets are read once, now, so a missing one stops startup with its key.
+        config.policy(name)?;
+    }
+    let dir = &config.server.plugins_dir;
+    let (snapshot, failures) = load_dir(&runtime, &metrics, &config, dir).await;
+    for name in config.plugins.keys() {
+        if !snapshot.plugins.iter().any(|p| p.name() == name) {
+            tracing::warn!(
+                "config has [plugins.{name}] but no such plugin is loaded from {}",
+                dir.display()
+            );
+        }
+    }
+    metrics
+        .own
+        .plugins_loaded
+        .set(snapshot.plugins.len() as i64);
+    tracing::info!(
+        loaded = snapshot.plugins.len(),
+        failed = failures.len(),
+        "plugins from {}",
+        dir.display()
+    );
+    let gateway = Arc::new(Gateway {
+        runtime,
+        catalog: Catalog::new(snapshot),
+        metrics,
+        draining: AtomicBool::new(false),
+    });
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    // The one line on stdout: scripts and tests read the bound address from it.
+    println!("hookgate listening on http://{addr}");
+    tracing::info!("listening on http://{addr}");
+    ingress::serve(
+        listener,
+        gateway.clone(),
+        config.server.header_read_timeout,
+        config.server.shutdown_grace,
+        shutdown_signal(),
+    )
+    .await;
+    gateway.runtime.shutdown();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM: {e}");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

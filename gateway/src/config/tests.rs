@@ -1,0 +1,108 @@
+use super::*;
+
+fn key_error(text: &str) -> (String, String) {
+    match Config::parse(text) {
+        Err(ConfigError::Key { key, message }) => (key, message),
+        other => panic!("expected a key error, got {other:?}"),
+    }
+}
+
+#[test]
+fn empty_file_gives_the_defaults() {
+    let c = Config::parse("").expect("valid");
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.limits.timeout, Duration::from_millis(100));
+    assert_eq!(c.limits.memory, ByteSize::mib(32));
+    assert_eq!(c.server.max_body, ByteSize::mib(1));
+}
+
+#[test]
+fn durations_and_sizes_parse() {
+    let c = Config::parse(
+        r#"
+        [server]
+        max_body = "100KB"
+        header_read_timeout = "2s"
+        [limits]
+        timeout = "250ms"
+        memory = "16MiB"
+        [plugins.pelorus]
+        timeout = "50ms"
+        max_body = "100 KB"
+        settings = { team = "blue" }
+        "#,
+    )
+    .expect("valid");
+    assert_eq!(c.server.max_body.as_u64(), 100_000);
+    assert_eq!(c.server.header_read_timeout, Duration::from_secs(2));
+    let p = c.policy("pelorus").expect("policy");
+    assert_eq!(p.limits.timeout, Duration::from_millis(50));
+    assert_eq!(
+        p.limits.memory,
+        ByteSize::mib(16),
+        "inherited from [limits]"
+    );
+    assert_eq!(p.max_body, 100_000);
+    assert_eq!(p.settings.get("team").map(String::as_str), Some("blue"));
+}
+
+#[test]
+fn unknown_keys_name_their_path() {
+    let (key, message) = key_error("[plugins.pelorus]\nsecrett = { env = \"X\" }\n");
+    assert_eq!(key, "plugins.pelorus");
+    assert!(message.contains("secrett"), "{message}");
+
+    let (key, _) = key_error("[server]\nlisten = \"127.0.0.1:1\"\nbogus = 1\n");
+    assert_eq!(key, "server");
+}
+
+#[test]
+fn bad_values_name_their_path() {
+    let (key, message) = key_error("[limits]\ntimeout = \"fast\"\n");
+    assert_eq!(key, "limits.timeout");
+    assert!(!message.is_empty());
+
+    let (key, _) = key_error("[plugins.github]\nmemory = \"lots\"\n");
+    assert_eq!(key, "plugins.github.memory");
+
+    let (key, _) = key_error("[server]\nlisten = \"not an address\"\n");
+    assert_eq!(key, "server.listen");
+
+    let (key, message) = key_error("[plugins.x]\nscheme = \"md5\"\n");
+    assert_eq!(key, "plugins.x.scheme");
+    assert!(
+        message.contains("hub-sha256"),
+        "lists the valid schemes: {message}"
+    );
+
+    let (key, _) = key_error("[plugins.x]\nsecret = { vault = \"a\" }\n");
+    assert_eq!(key, "plugins.x.secret");
+}
+
+#[test]
+fn limits_are_range_checked() {
+    let (key, _) = key_error("[limits]\ntimeout = \"0s\"\n");
+    assert_eq!(key, "limits.timeout");
+    let (key, _) = key_error("[plugins.p]\nmemory = \"1GiB\"\n");
+    assert_eq!(key, "plugins.p.memory");
+}
+
+#[test]
+fn require_signature_needs_a_secret() {
+    let (key, message) = key_error("[plugins.pelorus]\nrequire_signature = true\n");
+    assert_eq!(key, "plugins.pelorus.require_signature");
+    assert!(message.contains("secret"));
+}
+
+#[test]
+fn unresolvable_secret_names_the_plugin_key() {
+    let c = Config::parse("[plugins.pelorus]\nsecret = { env = \"HOOKGATE_TEST_NOPE\" }\n")
+        .expect("valid");
+    match c.policy("pelorus") {
+        Err(ConfigError::Key { key, message }) => {
+            assert_eq!(key, "plugins.pelorus.secret");
+            assert!(message.contains("HOOKGATE_TEST_NOPE"));
+        }
+        other => panic!("expected a key error, got {other:?}"),
+    }
+}

@@ -1,0 +1,309 @@
+//! One request, top to bottom: route, limit, handshake, verify, handle, apply, answer.
+
+use super::answer::{IngressError, json_response};
+use super::route::Route;
+use super::verify;
+use crate::catalog::{Catalog, LoadedPlugin};
+use crate::metrics::Metrics;
+use crate::outcome::{Outcome, PluginRequest};
+use crate::runtime::Runtime;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Everything a request needs, shared by all connections.
+pub struct Gateway {
+    /// The sandbox.
+    pub runtime: Runtime,
+    /// Loaded plugins and routes.
+    pub catalog: Catalog,
+    /// Metrics registry.
+    pub metrics: Metrics,
+    /// Set when shutdown starts; `/readyz` then answers 503.
+    pub draining: AtomicBool,
+}
+
+/// Serves one HTTP request.
+pub async fn serve(
+    gateway: Arc<Gateway>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+    let started = Instant::now();
+    if req.method() == Method::GET {
+        if let Some(response) = builtin(&gateway, req.uri().path()) {
+            return Ok(response);
+        }
+    }
+    let snapshot = gateway.catalog.current();
+    let agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let (label, result) = match snapshot.router.route(req.method(), req.uri().path(), agent) {
+        Route::Plugin(i) => {
+            let plugin = &snapshot.plugins[i];
+            (
+                plugin.name().to_string(),
+                pipeline(&gateway, plugin, req).await,
+            )
+        }
+        Route::UnclaimedAgent => {
+            let path = req.uri().path().to_string();
+            tracing::warn!("no plugin on {path} claims User-Agent {agent:?}");
+            let agent = agent.unwrap_or_default().to_string();
+            (
+                String::new(),
+                Err(IngressError::UnclaimedAgent { path, agent }),
+            )
+        }
+        Route::WrongMethod => (
+            String::new(),
+            Err(IngressError::MethodNotAllowed {
+                method: req.method().to_string(),
+                path: req.uri().path().to_string(),
+            }),
+        ),
+        Route::NotFound => (
+            String::new(),
+            Err(IngressError::NotFound {
+                method: req.method().to_string(),
+                path: req.uri().path().to_string(),
+            }),
+        ),
+    };
+    let response = match result {
+        Ok(response) => response,
+        Err(e) => {
+            if e.status().is_server_error() {
+                tracing::error!(plugin = %label, "{e}");
+            } else {
+                tracing::debug!(plugin = %label, "{} {e}", e.status().as_u16());
+            }
+            e.into_response()
+        }
+    };
+    let own = &gateway.metrics.own;
+    own.requests
+        .with_label_values(&[label.as_str(), response.status().as_str()])
+        .inc();
+    own.request_duration
+        .with_label_values(&[label.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    Ok(response)
+}
+
+fn builtin(gateway: &Gateway, path: &str) -> Option<Response<Full<Bytes>>> {
+    let response = match path {
+        "/healthz" => json_response(StatusCode::OK, br#"{"status":"ok"}"#.to_vec()),
+        "/readyz" if gateway.draining.load(Ordering::Relaxed) => json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            br#"{"status":"draining"}"#.to_vec(),
+        ),
+        "/readyz" => {
+            let plugins = gateway.catalog.current().plugins.len();
+            json_response(
+                StatusCode::OK,
+                format!(r#"{{"status":"ready","plugins":{plugins}}}"#).into_bytes(),
+            )
+        }
+        "/metrics" => {
+            let mut response = Response::new(Full::new(Bytes::from(gateway.metrics.render())));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            response
+        }
+        _ => return None,
+    };
+    Some(response)
+}
+
+async fn pipeline(
+    gateway: &Gateway,
+    plugin: &LoadedPlugin,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, IngressError> {
+    let manifest = plugin.manifest();
+    check_content_type(plugin, req.headers())?;
+    let (parts, body) = req.into_parts();
+    let body = read_body(
+        body,
+        parts.headers.get(header::CONTENT_LENGTH),
+        plugin.max_body,
+    )
+    .await?;
+    let mut request = PluginRequest {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or_default().to_string(),
+        headers: parts
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        body: Bytes::new(),
+        received_at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        settings: plugin.settings.clone(),
+    };
+    let invocations = &gateway.metrics.own.invocations;
+    let plugin_error = |error: crate::runtime::InvokeError| {
+        invocations
+            .with_label_values(&[plugin.name(), error.result_label()])
+            .inc();
+        IngressError::Plugin {
+            plugin: plugin.name().to_string(),
+            error,
+        }
+    };
+    let rejected = |r| {
+        invocations
+            .with_label_values(&[plugin.name(), "rejected"])
+            .inc();
+        IngressError::Rejected(r)
+    };
+
+    let mut call = gateway
+        .runtime
+        .start(&plugin.compiled, &plugin.limits)
+        .await
+        .map_err(plugin_error)?;
+    if manifest.handshake {
+        call.handshake(&request)
+            .await
+            .map_err(plugin_error)?
+            .map_err(rejected)?;
+    }
+    if let Some(secret) = &plugin.secret {
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        if let Err(e) = verify::verify(plugin.scheme, secret, header, &body) {
+            gateway
+                .metrics
+                .own
+                .signature_failures
+                .with_label_values(&[plugin.name(), e.reason()])
+                .inc();
+            let answer = match e {
+                verify::VerifyError::Missing(_) => manifest.missing_signature.clone(),
+                verify::VerifyError::Malformed(_) | verify::VerifyError::Mismatch => {
+                    manifest.invalid_signature.clone()
+                }
+            };
+            return Err(IngressError::Signature {
+                answer,
+                reason: e.to_string(),
+            });
+        }
+    }
+    request.body = body;
+    let outcome = call
+        .handle(&request)
+        .await
+        .map_err(plugin_error)?
+        .map_err(rejected)?;
+    apply(gateway, plugin, &outcome)?;
+    invocations.with_label_values(&[plugin.name(), "ok"]).inc();
+    Ok(respond(outcome))
+}
+
+fn check_content_type(
+    plugin: &LoadedPlugin,
+    headers: &http::HeaderMap,
+) -> Result<(), IngressError> {
+    let accepted = &plugin.manifest().content_types;
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    if accepted.is_empty() {
+        return Ok(());
+    }
+    let raw = value.to_str().unwrap_or_default();
+    let media = raw
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if accepted.iter().any(|a| *a == media) {
+        return Ok(());
+    }
+    Err(IngressError::UnsupportedMediaType {
+        plugin: plugin.name().to_string(),
+        got: raw.to_string(),
+        accepted: accepted.clone(),
+    })
+}
+
+async fn read_body(
+    body: Incoming,
+    content_length: Option<&HeaderValue>,
+    limit: u64,
+) -> Result<Bytes, IngressError> {
+    let declared = content_length
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(IngressError::PayloadTooLarge { limit });
+    }
+    let limit_usize = usize::try_from(limit).unwrap_or(usize::MAX);
+    match Limited::new(body, limit_usize).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(IngressError::PayloadTooLarge { limit })
+        }
+        Err(e) => Err(IngressError::BodyRead(e.to_string())),
+    }
+}
+
+fn apply(gateway: &Gateway, plugin: &LoadedPlugin, outcome: &Outcome) -> Result<(), IngressError> {
+    if let Err(error) = plugin.families.check(&outcome.samples) {
+        let own = &gateway.metrics.own;
+        own.sample_errors.with_label_values(&[plugin.name()]).inc();
+        own.invocations
+            .with_label_values(&[plugin.name(), "bad_output"])
+            .inc();
+        return Err(IngressError::Samples {
+            plugin: plugin.name().to_string(),
+            error,
+        });
+    }
+    plugin.families.apply(&outcome.samples);
+    for delivery in &outcome.deliveries {
+        // No target is configured to take deliveries: count and log, never fail the sender.
+        gateway
+            .metrics
+            .own
+            .deliveries_unrouted
+            .with_label_values(&[plugin.name(), delivery.event_type.as_str()])
+            .inc();
+        tracing::warn!(
+            plugin = %plugin.name(),
+            event_type = %delivery.event_type,
+            target = ?delivery.target,
+            "delivery not routed: no target takes it"
+        );
+    }
+    Ok(())
+}
+
+fn respond(outcome: Outcome) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(outcome.response.body)));
+    *response.status_mut() =
+        StatusCode::from_u16(outcome.response.status).unwrap_or(StatusCode::OK);
+    for (name, value) in outcome.response.headers {
+        // Checked when the outcome was converted.
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}

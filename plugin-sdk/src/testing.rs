@@ -1,0 +1,73 @@
+//! Run a plugin natively, the way the gateway sequences it, under plain `cargo test`.
+//!
+//! ```
+//! use hookgate_plugin_sdk::{prelude::*, testing};
+//!
+//! struct Echo;
+//! impl Plugin for Echo {
+//!     fn manifest() -> Manifest { Manifest::new("echo", "1.0.0") }
+//!     fn handle(req: Request) -> Result<Outcome, Rejection> {
+//!         Ok(Outcome::status(200).body(req.body))
+//!     }
+//! }
+//!
+//! let out = testing::call::<Echo>(Request::post("/hooks/echo").with_body("hi")).unwrap();
+//! assert_eq!(out.body_text(), "hi");
+//! ```
+
+use crate::Plugin;
+use crate::manifest::MetricKind;
+use crate::types::{Outcome, Rejection, Request, SampleOp};
+
+/// Calls `handshake` (if the manifest asks for it, with the body removed) and then `handle`,
+/// then checks the outcome as the gateway would: panics if a sample names an undeclared
+/// family, has the wrong number of label values or an op that does not fit the family's
+/// kind, or if a delivery's event type is undeclared. A plugin test that passes here does
+/// not fail on those rules in production.
+pub fn call<P: Plugin>(req: Request) -> Result<Outcome, Rejection> {
+    let manifest = P::manifest();
+    if manifest.handshake {
+        let head = Request {
+            body: Vec::new(),
+            ..req.clone()
+        };
+        P::handshake(&head)?;
+    }
+    let outcome = P::handle(req)?;
+    for sample in &outcome.samples {
+        let family = manifest
+            .family_named(&sample.family)
+            .unwrap_or_else(|| panic!("sample for undeclared metric family '{}'", sample.family));
+        assert_eq!(
+            family.label_names.len(),
+            sample.label_values.len(),
+            "family '{}' has labels {:?}, sample gave {:?}",
+            family.name,
+            family.label_names,
+            sample.label_values
+        );
+        let fits = matches!(
+            (family.kind, sample.op),
+            (MetricKind::Counter, SampleOp::Add(v)) if v >= 0.0
+        ) || matches!(
+            (family.kind, sample.op),
+            (
+                MetricKind::Gauge,
+                SampleOp::Set(_) | SampleOp::Add(_) | SampleOp::SetIfAbsent(_)
+            ) | (MetricKind::Histogram, SampleOp::Observe(_))
+        );
+        assert!(
+            fits,
+            "{:?} does not fit {:?} family '{}'",
+            sample.op, family.kind, family.name
+        );
+    }
+    for delivery in &outcome.deliveries {
+        assert!(
+            manifest.event_types.contains(&delivery.event_type),
+            "delivery with undeclared event type '{}'",
+            delivery.event_type
+        );
+    }
+    Ok(outcome)
+}
