@@ -80,7 +80,12 @@ mod types;
 pub mod testing;
 
 #[doc(hidden)]
-#[allow(missing_docs, unsafe_op_in_unsafe_fn, unused_qualifications)]
+#[allow(
+    missing_docs,
+    unsafe_op_in_unsafe_fn,
+    unused_qualifications,
+    clippy::too_many_arguments
+)]
 pub mod __bindings {
     wit_bindgen::generate!({
         world: "plugin",

@@ -138,20 +138,6 @@ pub const MAX_PLUGIN_MEMORY: ByteSize = ByteSize::mib(256);
 /// The hard ceiling for `timeout`.
 pub const MAX_PLUGIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Per-plugin overrides of [`Limits`]; absent keys inherit `[limits]`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LimitOverrides {
-    #[serde(with = "humantime_serde")]
-    timeout: Option<Duration>,
-    memory: Option<ByteSize>,
-    max_samples: Option<u32>,
-    max_deliveries: Option<u32>,
-    max_response_bytes: Option<ByteSize>,
-    max_series: Option<u32>,
-    max_log_bytes: Option<ByteSize>,
-}
-
 /// `[plugins.<name>]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -166,9 +152,21 @@ pub struct PluginConfig {
     pub settings: BTreeMap<String, String>,
     /// Largest request body for this plugin (defaults to `server.max_body`).
     pub max_body: Option<ByteSize>,
-    /// Sandbox limits for this plugin.
-    #[serde(flatten)]
-    pub limits: LimitOverrides,
+    /// Overrides `limits.timeout`.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    /// Overrides `limits.memory`.
+    pub memory: Option<ByteSize>,
+    /// Overrides `limits.max_samples`.
+    pub max_samples: Option<u32>,
+    /// Overrides `limits.max_deliveries`.
+    pub max_deliveries: Option<u32>,
+    /// Overrides `limits.max_response_bytes`.
+    pub max_response_bytes: Option<ByteSize>,
+    /// Overrides `limits.max_series`.
+    pub max_series: Option<u32>,
+    /// Overrides `limits.max_log_bytes`.
+    pub max_log_bytes: Option<ByteSize>,
 }
 
 /// A plugin's section with its secret read and its limits merged: what the gateway uses.
@@ -218,7 +216,7 @@ impl Config {
             ));
         }
         for (name, plugin) in &self.plugins {
-            let limits = plugin.limits.apply(self.limits);
+            let limits = plugin.apply(self.limits);
             check_limits(&format!("plugins.{name}"), &limits)?;
             if plugin.require_signature && plugin.secret.is_none() {
                 return Err(ConfigError::key(
@@ -258,12 +256,12 @@ impl Config {
             scheme: plugin.scheme,
             settings: plugin.settings.clone(),
             max_body: plugin.max_body.unwrap_or(self.server.max_body).as_u64(),
-            limits: plugin.limits.apply(self.limits),
+            limits: plugin.apply(self.limits),
         })
     }
 }
 
-impl LimitOverrides {
+impl PluginConfig {
     fn apply(&self, base: Limits) -> Limits {
         Limits {
             timeout: self.timeout.unwrap_or(base.timeout),

@@ -49,11 +49,14 @@ fn durations_and_sizes_parse() {
 #[test]
 fn unknown_keys_name_their_path() {
     let (key, message) = key_error("[plugins.pelorus]\nsecrett = { env = \"X\" }\n");
-    assert_eq!(key, "plugins.pelorus");
-    assert!(message.contains("secrett"), "{message}");
+    assert_eq!(key, "plugins.pelorus.secrett");
+    assert!(
+        message.contains("secret"),
+        "lists the known keys: {message}"
+    );
 
     let (key, _) = key_error("[server]\nlisten = \"127.0.0.1:1\"\nbogus = 1\n");
-    assert_eq!(key, "server");
+    assert_eq!(key, "server.bogus");
 }
 
 #[test]

@@ -33,10 +33,11 @@ pub async fn serve(
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     let started = Instant::now();
-    if req.method() == Method::GET {
-        if let Some(response) = builtin(&gateway, req.uri().path()) {
-            return Ok(response);
-        }
+    if let Some(response) = (req.method() == Method::GET)
+        .then(|| builtin(&gateway, req.uri().path()))
+        .flatten()
+    {
+        return Ok(response);
     }
     let snapshot = gateway.catalog.current();
     let agent = req
@@ -230,7 +231,7 @@ fn check_content_type(
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    if accepted.iter().any(|a| *a == media) {
+    if accepted.contains(&media) {
         return Ok(());
     }
     Err(IngressError::UnsupportedMediaType {

@@ -102,9 +102,11 @@ impl Router {
                 }
             }
         }
-        router.by_agent.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        router
+            .by_agent
+            .sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
         for claims in router.by_path.values_mut() {
-            claims.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            claims.sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
         }
         Ok(router)
     }

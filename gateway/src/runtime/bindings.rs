@@ -6,4 +6,4 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use hookgate::plugin::types as wit;
+pub use self::hookgate::plugin::types as wit;

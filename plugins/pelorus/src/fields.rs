@@ -166,11 +166,9 @@ impl<'a> Fields<'a> {
             );
             return None;
         }
-        if let Some(now) = now {
-            if ts < now - MAX_AGE_SECONDS {
-                self.fail(field, "Timestamp cannot be older than 30 minutes");
-                return None;
-            }
+        if now.is_some_and(|now| ts < now - MAX_AGE_SECONDS) {
+            self.fail(field, "Timestamp cannot be older than 30 minutes");
+            return None;
         }
         Some(ts)
     }

@@ -59,10 +59,11 @@ impl Plugin for Pelorus {
             Some(_) => {}
         }
         // The exporter checks the signature's format even when it has no secret.
-        if let Some(signature) = req.header("x-hub-signature-256") {
-            if let Err(msg) = check_signature_format(signature) {
-                errors.push(header_error("x-hub-signature-256", msg.into()));
-            }
+        if let Some(Err(msg)) = req
+            .header("x-hub-signature-256")
+            .map(check_signature_format)
+        {
+            errors.push(header_error("x-hub-signature-256", msg.into()));
         }
         if errors.is_empty() {
             return Ok(());
@@ -134,7 +135,7 @@ impl Plugin for Pelorus {
         };
         let Some(sample) = sample else {
             return Err(invalid_payload(
-                fields.errors.iter().map(|e| field_error(e)).collect(),
+                fields.errors.iter().map(field_error).collect(),
             ));
         };
         Ok(Outcome::json(

@@ -1,0 +1,8 @@
+//! End-to-end tests: the real `hookgate` binary, real plugins compiled to wasm, real HTTP.
+
+mod cli;
+mod ingress;
+mod lifecycle;
+mod metrics;
+mod pelorus;
+mod sandbox;
