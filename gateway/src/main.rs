@@ -257,41 +257,30 @@ async fn plugin_run(
         settings,
     };
     let mut call = runtime.start(&plugin, &limits).await?;
-    let mut result = Ok(());
-    if plugin.manifest.handshake {
-        result = call.handshake(&request).await?;
-    }
-    let out = match result {
-        Ok(()) => match call.handle(&request).await? {
-            Ok(outcome) => json!({
-                "accepted": true,
-                "status": outcome.response.status,
-                "headers": outcome.response.headers,
-                "body": String::from_utf8_lossy(&outcome.response.body),
-                "samples": outcome.samples.iter().map(|s| json!({
-                    "family": s.family, "label_values": s.label_values, "op": format!("{:?}", s.op),
-                })).collect::<Vec<_>>(),
-                "deliveries": outcome.deliveries.iter().map(|d| json!({
-                    "event_type": d.event_type, "target": d.target,
-                    "body": String::from_utf8_lossy(&d.body), "headers": d.headers,
-                    "idempotency_key": d.idempotency_key,
-                })).collect::<Vec<_>>(),
-            }),
-            Err(r) => rejection_json(&r),
-        },
-        Err(r) => rejection_json(&r),
+    let out = match call.handle(&request).await? {
+        Ok(outcome) => json!({
+            "accepted": true,
+            "status": outcome.response.status,
+            "headers": outcome.response.headers,
+            "body": String::from_utf8_lossy(&outcome.response.body),
+            "samples": outcome.samples.iter().map(|s| json!({
+                "family": s.family, "label_values": s.label_values, "op": format!("{:?}", s.op),
+            })).collect::<Vec<_>>(),
+            "deliveries": outcome.deliveries.iter().map(|d| json!({
+                "event_type": d.event_type, "target": d.target,
+                "body": String::from_utf8_lossy(&d.body), "headers": d.headers,
+                "idempotency_key": d.idempotency_key,
+            })).collect::<Vec<_>>(),
+        }),
+        Err(r) => json!({
+            "accepted": false,
+            "status": r.status,
+            "message": r.message,
+            "body": r.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()),
+        }),
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
-}
-
-fn rejection_json(r: &hookgate::outcome::Rejection) -> serde_json::Value {
-    json!({
-        "accepted": false,
-        "status": r.status,
-        "message": r.message,
-        "body": r.body.as_ref().map(|b| String::from_utf8_lossy(b).into_owned()),
-    })
 }
 
 /// `x-hub-signature-256` -> `X-Hub-Signature-256`.

@@ -20,7 +20,11 @@ impl<P: Plugin> crate::__bindings::Guest for Adapter<P> {
     }
 
     fn handle(req: wit::Request) -> Result<wit::Outcome, wit::Rejection> {
-        P::handle(req.into()).map(Into::into).map_err(Into::into)
+        // The host calls `handshake` separately only when it must order its answer against a
+        // failed signature check; on the common path both run in this one call.
+        let req: Request = req.into();
+        P::handshake(&req)?;
+        P::handle(req).map(Into::into).map_err(Into::into)
     }
 }
 

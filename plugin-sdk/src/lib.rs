@@ -48,14 +48,14 @@
 //!    matching [`Manifest::user_agent_prefix`] wins when plugins share a path), or by the
 //!    User-Agent prefix alone.
 //! 2. It enforces the body limit and [`Manifest::content_type`].
-//! 3. If the manifest asks for it ([`Manifest::handshake`]), it calls [`Plugin::handshake`] with
-//!    the request head (no body). Reject bad headers here so that they are reported before
-//!    signature errors.
-//! 4. It verifies the signature with the operator's secret. **Your plugin never sees secrets**;
+//! 3. It verifies the signature with the operator's secret. **Your plugin never sees secrets**;
 //!    it only names the scheme ([`Manifest::signature`]) and, if it must match an existing
-//!    system, the answers for a missing or wrong signature.
-//! 5. It calls [`Plugin::handle`] and applies the [`Outcome`]: samples must name a declared
-//!    family with the right number of label values, or the request fails as a plugin error.
+//!    system, the answers for a missing or wrong signature. If the signature fails and the
+//!    manifest sets [`Manifest::handshake`], it first asks [`Plugin::handshake`] about the
+//!    headers, so that bad headers are reported before a bad signature.
+//! 4. It calls [`Plugin::handle`] (after [`Plugin::handshake`], in the same instance) and
+//!    applies the [`Outcome`]: samples must name a declared family with the right number of
+//!    label values, or the request fails as a plugin error.
 //!
 //! A plugin has no clock (use [`Request::received_at`]), no network, no files and no
 //! environment. Each request gets a fresh instance: nothing carries over between requests, so
@@ -104,8 +104,9 @@ pub trait Plugin {
     /// Describes the plugin; called once when the gateway loads it.
     fn manifest() -> Manifest;
 
-    /// Checks the request head before the signature is verified. Only called when the manifest
-    /// sets [`Manifest::handshake`]; `req.body` is empty.
+    /// Checks the request's headers; a rejection here is reported before a signature error.
+    /// Runs before every [`Plugin::handle`]. Judge headers only: when the gateway calls it on
+    /// its own (a request whose signature failed), `req.body` is empty.
     fn handshake(_req: &Request) -> Result<(), Rejection> {
         Ok(())
     }

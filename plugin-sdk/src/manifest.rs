@@ -96,7 +96,7 @@ pub struct Manifest {
     pub invalid_signature: Option<Answer>,
     /// Settings the plugin reads.
     pub settings: Vec<Setting>,
-    /// Whether the gateway calls [`crate::Plugin::handshake`].
+    /// Whether handshake errors take precedence over signature errors.
     pub handshake: bool,
 }
 
@@ -217,7 +217,8 @@ impl Manifest {
         self
     }
 
-    /// Asks the gateway to call [`crate::Plugin::handshake`] before verifying signatures.
+    /// Reports [`crate::Plugin::handshake`]'s rejection in place of a signature error when a
+    /// request fails both.
     pub fn handshake(mut self) -> Self {
         self.handshake = true;
         self

@@ -19,20 +19,18 @@ use crate::Plugin;
 use crate::manifest::MetricKind;
 use crate::types::{Outcome, Rejection, Request, SampleOp};
 
-/// Calls `handshake` (if the manifest asks for it, with the body removed) and then `handle`,
-/// then checks the outcome as the gateway would: panics if a sample names an undeclared
+/// Calls `handshake` (on the head only) and then `handle`, as a request with a valid
+/// signature goes through the gateway, then checks the outcome as the gateway would: panics if a sample names an undeclared
 /// family, has the wrong number of label values or an op that does not fit the family's
 /// kind, or if a delivery's event type is undeclared. A plugin test that passes here does
 /// not fail on those rules in production.
 pub fn call<P: Plugin>(req: Request) -> Result<Outcome, Rejection> {
     let manifest = P::manifest();
-    if manifest.handshake {
-        let head = Request {
-            body: Vec::new(),
-            ..req.clone()
-        };
-        P::handshake(&head)?;
-    }
+    let head = Request {
+        body: Vec::new(),
+        ..req.clone()
+    };
+    P::handshake(&head)?;
     let outcome = P::handle(req)?;
     for sample in &outcome.samples {
         let family = manifest

@@ -1,4 +1,5 @@
-//! One request, top to bottom: route, limit, handshake, verify, handle, apply, answer.
+//! One request, top to bottom: route, limit, verify (asking the plugin's handshake first if
+//! that fails), handle, apply, answer.
 
 use super::answer::{IngressError, json_response};
 use super::route::Route;
@@ -170,20 +171,22 @@ async fn pipeline(
         IngressError::Rejected(r)
     };
 
+    // Headers are judged before signatures (Pelorus's order), but only a failed signature
+    // needs a separate handshake call: otherwise the plugin's `handle` runs it in one call.
     let mut call = gateway
         .runtime
         .start(&plugin.compiled, &plugin.limits)
         .await
         .map_err(plugin_error)?;
-    if manifest.handshake {
-        call.handshake(&request)
-            .await
-            .map_err(plugin_error)?
-            .map_err(rejected)?;
-    }
     if let Some(secret) = &plugin.secret {
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
         if let Err(e) = verify::verify(plugin.scheme, secret, header, &body) {
+            if manifest.handshake {
+                call.handshake(&request)
+                    .await
+                    .map_err(plugin_error)?
+                    .map_err(rejected)?;
+            }
             gateway
                 .metrics
                 .own

@@ -127,7 +127,7 @@ impl Runtime {
     }
 }
 
-/// One request's instance: `handshake` and then `handle` run on the same fresh instance,
+/// One request's instance: `handshake` (when needed) and `handle` run on the same fresh instance,
 /// which is dropped (and its memory reset) afterwards.
 pub struct Invocation {
     call: Call,

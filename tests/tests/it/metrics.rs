@@ -120,8 +120,10 @@ fn a_family_owned_by_another_plugin_fails_that_load_only() {
         ..Options::default()
     });
     assert!(
-        g.logs()
-            .contains("metric family 'commit_timestamp' is already registered by plugin 'pelorus'"),
+        g.wait_for_log(
+            "metric family 'commit_timestamp' is already registered by plugin 'pelorus'",
+            std::time::Duration::from_secs(5)
+        ),
         "{}",
         g.logs()
     );

@@ -1,0 +1,3 @@
+wrk.method = "POST"
+wrk.body = "{}"
+wrk.headers["X-Event"] = "bench"
