@@ -1,25 +1,30 @@
 //! Wiring: config -> metrics -> runtime -> catalog -> ingress, and shutdown on signals.
 
-use crate::catalog::{Catalog, load_dir};
+use crate::catalog::{Catalog, Settle, reload, watch};
 use crate::config::Config;
 use crate::ingress::{self, handler::Gateway};
 use crate::metrics::Metrics;
 use crate::runtime::Runtime;
 use anyhow::Context;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use tokio::net::TcpListener;
 
-/// Loads the plugins, listens, and serves until SIGTERM or SIGINT.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+/// Loads the plugins, listens, and serves until SIGTERM or SIGINT; reloads plugins and the
+/// config file (`config_path`) when they change, on SIGHUP, and every `server.poll_interval`.
+pub async fn serve(config: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> {
     let metrics = Metrics::new().context("registering the gateway's metrics")?;
     let runtime = Runtime::new().context("starting the wasm runtime")?;
     for name in config.plugins.keys() {
-        // Secrets are read once, now, so a missing one stops startup with its key.
+        // Secrets are read now, so a missing one stops startup with its key.
         config.policy(name)?;
     }
+    let config = Arc::new(config);
+    let catalog = Catalog::new(config.clone());
+    let summary = reload(&runtime, &metrics, &catalog, config.clone(), Settle::No).await;
     let dir = &config.server.plugins_dir;
-    let (snapshot, failures) = load_dir(&runtime, &metrics, &config, dir).await;
+    let snapshot = catalog.current();
     for name in config.plugins.keys() {
         if !snapshot.plugins.iter().any(|p| p.name() == name) {
             tracing::warn!(
@@ -28,22 +33,19 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             );
         }
     }
-    metrics
-        .own
-        .plugins_loaded
-        .set(snapshot.plugins.len() as i64);
     tracing::info!(
         loaded = snapshot.plugins.len(),
-        failed = failures.len(),
+        failed = summary.failed,
         "plugins from {}",
         dir.display()
     );
     let gateway = Arc::new(Gateway {
         runtime,
-        catalog: Catalog::new(snapshot),
+        catalog,
         metrics,
         draining: AtomicBool::new(false),
     });
+    watch(gateway.clone(), config_path);
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;

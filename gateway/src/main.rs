@@ -147,17 +147,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             plugins,
         } => {
-            let mut config = match config {
-                Some(path) => Config::load(&path)?,
+            let mut loaded = match &config {
+                Some(path) => Config::load(path)?,
                 None => Config::default(),
             };
+            let overridden = listen.is_some() || plugins.is_some();
             if let Some(listen) = listen {
-                config.server.listen = listen;
+                loaded.server.listen = listen;
             }
             if let Some(plugins) = plugins {
-                config.server.plugins_dir = plugins;
+                loaded.server.plugins_dir = plugins;
             }
-            hookgate::app::serve(config).await
+            if config.is_some() && overridden {
+                tracing::warn!(
+                    "--listen/--plugins override the config file; a reload of the file does not change them back"
+                );
+            }
+            hookgate::app::serve(loaded, config).await
         }
         Command::Plugin {
             command: PluginCommand::Inspect { file },

@@ -104,8 +104,9 @@ impl Gateway {
         std::fs::write(
             &config,
             format!(
-                "[server]\nlisten = \"127.0.0.1:0\"\nplugins_dir = {:?}\nshutdown_grace = \"10s\"\n{}",
+                "[server]\nlisten = \"127.0.0.1:0\"\nplugins_dir = {:?}\ncache_dir = {:?}\nshutdown_grace = \"10s\"\npoll_interval = \"500ms\"\n{}",
                 plugins.display().to_string(),
+                dir.path().join("cache").display().to_string(),
                 options.config
             ),
         )

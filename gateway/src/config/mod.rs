@@ -84,6 +84,13 @@ pub struct ServerConfig {
     /// How long shutdown waits for in-flight requests.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// Compiled plugins are cached here, keyed by the wasm's sha256 and the engine. Only the
+    /// gateway may write to it: cached code is loaded as trusted native code.
+    pub cache_dir: PathBuf,
+    /// The plugins folder and the config file are also rescanned this often, for mounts
+    /// where file events are not delivered.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -94,6 +101,8 @@ impl Default for ServerConfig {
             max_body: ByteSize::mib(1),
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(30),
+            cache_dir: PathBuf::from(".hookgate-cache"),
+            poll_interval: Duration::from_secs(2),
         }
     }
 }
@@ -209,6 +218,12 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         check_limits("limits", &self.limits)?;
+        if self.server.poll_interval < Duration::from_millis(100) {
+            return Err(ConfigError::key(
+                "server.poll_interval",
+                "must be at least 100ms",
+            ));
+        }
         if self.server.max_body.as_u64() == 0 {
             return Err(ConfigError::key(
                 "server.max_body",

@@ -28,6 +28,18 @@ pub struct Gateway {
     pub draining: AtomicBool,
 }
 
+impl crate::catalog::watch::Reloadable for Gateway {
+    fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+}
+
 /// Serves one HTTP request.
 pub async fn serve(
     gateway: Arc<Gateway>,
@@ -112,6 +124,7 @@ fn builtin(gateway: &Gateway, path: &str) -> Option<Response<Full<Bytes>>> {
                 format!(r#"{{"status":"ready","plugins":{plugins}}}"#).into_bytes(),
             )
         }
+        "/-/plugins" => json_response(StatusCode::OK, plugins_report(gateway)),
         "/metrics" => {
             let mut response = Response::new(Full::new(Bytes::from(gateway.metrics.render())));
             response.headers_mut().insert(
@@ -125,6 +138,45 @@ fn builtin(gateway: &Gateway, path: &str) -> Option<Response<Full<Bytes>>> {
     Some(response)
 }
 
+/// `GET /-/plugins`: what is loaded, how it is doing, and what the last reload of each file said.
+fn plugins_report(gateway: &Gateway) -> Vec<u8> {
+    let snapshot = gateway.catalog.current();
+    let statuses = gateway.catalog.statuses();
+    let invocations = &gateway.metrics.own.invocations;
+    let count = |name: &str, results: &[&str]| -> u64 {
+        results
+            .iter()
+            .map(|r| invocations.with_label_values(&[name, r]).get())
+            .sum()
+    };
+    let plugins: Vec<serde_json::Value> = snapshot
+        .plugins
+        .iter()
+        .map(|p| {
+            let m = p.manifest();
+            serde_json::json!({
+                "name": m.name,
+                "version": m.version,
+                "file": p.file,
+                "sha256": p.sha256,
+                "loaded_at": p.loaded_at,
+                "routes": { "paths": m.paths, "user_agent_prefixes": m.user_agent_prefixes, "hooks": format!("/hooks/{}", m.name) },
+                "scheme": p.scheme,
+                "signed": p.policy.secret.is_some(),
+                "invocations": count(&m.name, &["ok", "rejected", "trap", "timeout", "memory_cap", "output_cap", "bad_output", "capacity"]),
+                "errors": count(&m.name, &["trap", "timeout", "memory_cap", "output_cap", "bad_output", "capacity"]),
+                "last_reload": statuses.get(&p.file),
+            })
+        })
+        .collect();
+    let files: Vec<serde_json::Value> = statuses
+        .iter()
+        .map(|(file, status)| serde_json::json!({ "file": file, "status": status }))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "plugins": plugins, "files": files }))
+        .unwrap_or_default()
+}
+
 async fn pipeline(
     gateway: &Gateway,
     plugin: &LoadedPlugin,
@@ -136,7 +188,7 @@ async fn pipeline(
     let body = read_body(
         body,
         parts.headers.get(header::CONTENT_LENGTH),
-        plugin.max_body,
+        plugin.policy.max_body,
     )
     .await?;
     let mut request = PluginRequest {
@@ -175,10 +227,10 @@ async fn pipeline(
     // needs a separate handshake call: otherwise the plugin's `handle` runs it in one call.
     let mut call = gateway
         .runtime
-        .start(&plugin.compiled, &plugin.limits)
+        .start(&plugin.compiled, &plugin.policy.limits)
         .await
         .map_err(plugin_error)?;
-    if let Some(secret) = &plugin.secret {
+    if let Some(secret) = &plugin.policy.secret {
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
         if let Err(e) = verify::verify(plugin.scheme, secret, header, &body) {
             if manifest.handshake {

@@ -85,6 +85,23 @@ impl Metrics {
         Ok(families)
     }
 
+    /// Puts back families taken out by [`Metrics::unregister_plugin`] (a refused new version
+    /// returns the registry to how the old one had it).
+    pub fn reregister_plugin(
+        &self,
+        manifest: &Manifest,
+        families: &PluginFamilies,
+    ) -> Result<(), RegisterError> {
+        let mut owners = self.owners.lock().unwrap_or_else(PoisonError::into_inner);
+        for collector in families.collectors() {
+            self.registry.register(collector)?;
+        }
+        for f in &manifest.metrics {
+            owners.insert(f.name.clone(), manifest.name.clone());
+        }
+        Ok(())
+    }
+
     /// Removes a plugin's families (after a failed load, or when it is unloaded).
     pub fn unregister_plugin(&self, plugin: &str, families: &PluginFamilies) {
         for c in families.collectors() {

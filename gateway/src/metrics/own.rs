@@ -21,6 +21,8 @@ pub struct GatewayMetrics {
     pub deliveries_unrouted: IntCounterVec,
     /// `hookgate_plugins_loaded`: plugins serving now.
     pub plugins_loaded: IntGauge,
+    /// `hookgate_plugin_reloads_total{plugin,result}`: loaded, error, removed.
+    pub reloads: IntCounterVec,
 }
 
 impl GatewayMetrics {
@@ -80,6 +82,11 @@ impl GatewayMetrics {
                 &["plugin", "event_type"],
             )?,
             plugins_loaded,
+            reloads: counter(
+                "hookgate_plugin_reloads_total",
+                "Plugin file loads by result: loaded, error (the previous version keeps serving), removed",
+                &["plugin", "result"],
+            )?,
         })
     }
 }

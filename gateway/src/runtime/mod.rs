@@ -3,6 +3,7 @@
 //! Knows nothing of HTTP.
 
 mod bindings;
+mod cache;
 mod convert;
 mod error;
 mod host;
@@ -14,6 +15,7 @@ use crate::manifest::Manifest;
 use crate::outcome::{Outcome, PluginRequest, Rejection};
 use bindings::{Plugin, PluginPre};
 use host::HostState;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -86,9 +88,40 @@ impl Runtime {
     pub async fn load(&self, wasm: &[u8], limits: &Limits) -> Result<CompiledPlugin, LoadError> {
         let component =
             Component::new(&self.engine, wasm).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        self.prepare(&component, limits).await
+    }
+
+    /// Like [`Runtime::load`], but reuses the compiled artifact cached in `cache_dir` for a
+    /// wasm with this sha256, and caches a fresh compilation there.
+    pub async fn load_cached(
+        &self,
+        wasm: &[u8],
+        sha256: &str,
+        cache_dir: &Path,
+        limits: &Limits,
+    ) -> Result<CompiledPlugin, LoadError> {
+        let entry = cache::Entry::new(cache_dir, &self.engine, sha256);
+        let component = match entry.load(&self.engine) {
+            Some(component) => component,
+            None => {
+                // Compiling takes ~100 ms of CPU; keep it off the request-serving workers.
+                let component = tokio::task::block_in_place(|| Component::new(&self.engine, wasm))
+                    .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+                entry.store(&component);
+                component
+            }
+        };
+        self.prepare(&component, limits).await
+    }
+
+    async fn prepare(
+        &self,
+        component: &Component,
+        limits: &Limits,
+    ) -> Result<CompiledPlugin, LoadError> {
         let pre = self
             .linker
-            .instantiate_pre(&component)
+            .instantiate_pre(component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let pre = PluginPre::new(pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let mut call = Call::new(&self.engine, &pre, "(loading)".into(), limits)
