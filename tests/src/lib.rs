@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Guest crates the tests load, by package name, and the file name cargo gives them.
-const GUESTS: [(&str, &str); 4] = [
+const GUESTS: [(&str, &str); 5] = [
     ("pelorus", "pelorus"),
     ("minimal", "minimal"),
     ("fixture-adversary", "fixture_adversary"),
     ("fixture-clash", "fixture_clash"),
+    ("fixture-versioned", "fixture_versioned"),
 ];
 
 fn workspace_root() -> PathBuf {
@@ -50,8 +51,37 @@ pub fn built() -> &'static Path {
             args.extend(["-p", package]);
         }
         cargo(&args);
-        workspace_root().join("target/wasm32-wasip2/plugin")
+        let out = workspace_root().join("target/wasm32-wasip2/plugin");
+        // The versioned fixture twice: 1.0.0 (built above) and, with feature v2, 2.0.0.
+        std::fs::copy(
+            out.join("fixture_versioned.wasm"),
+            out.join("versioned-v1.wasm"),
+        )
+        .expect("copy v1");
+        cargo(&[
+            "build",
+            "--quiet",
+            "--profile",
+            "plugin",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "fixture-versioned",
+            "--features",
+            "v2",
+        ]);
+        std::fs::copy(
+            out.join("fixture_versioned.wasm"),
+            out.join("versioned-v2.wasm"),
+        )
+        .expect("copy v2");
+        out
     })
+}
+
+/// The versioned fixture as 1.0.0 (`1`) or 2.0.0 (`2`).
+pub fn versioned(version: u8) -> PathBuf {
+    built().join(format!("versioned-v{version}.wasm"))
 }
 
 /// The path of a built guest, by package name.
@@ -98,7 +128,12 @@ impl Gateway {
         let plugins = dir.path().join("plugins");
         std::fs::create_dir(&plugins).expect("plugins dir");
         for (package, file) in &options.plugins {
-            std::fs::copy(wasm(package), plugins.join(file)).expect("copy plugin");
+            let source = match *package {
+                "versioned-v1" => versioned(1),
+                "versioned-v2" => versioned(2),
+                other => wasm(other),
+            };
+            std::fs::copy(source, plugins.join(file)).expect("copy plugin");
         }
         let config = dir.path().join("hookgate.toml");
         std::fs::write(
@@ -111,42 +146,19 @@ impl Gateway {
             ),
         )
         .expect("write config");
-        let mut child = Command::new(hookgate_bin())
-            .args(["serve", "--config"])
-            .arg(&config)
-            .envs(options.env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("RUST_LOG", "info")
-            .env_remove("RUST_BACKTRACE")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn hookgate");
-        let logs = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().expect("stderr");
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut logs = sink.lock().expect("logs");
-                logs.push_str(&line);
-                logs.push('\n');
-            }
-        });
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        stdout
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let addr = line
-            .trim()
-            .strip_prefix("hookgate listening on http://")
-            .unwrap_or_else(|| {
-                panic!(
-                    "unexpected first line {line:?}; logs:\n{}",
-                    logs.lock().expect("logs")
-                )
-            })
-            .parse()
-            .expect("address");
+        let (child, addr, logs) = spawn(&config, &options.env);
+        Gateway {
+            child,
+            addr,
+            dir,
+            logs,
+        }
+    }
+
+    /// Starts the binary again with `config` (of a gateway that has exited).
+    pub fn restart(config: &Path) -> Gateway {
+        let (child, addr, logs) = spawn(config, &[]);
+        let dir = tempfile::tempdir().expect("tempdir");
         Gateway {
             child,
             addr,
@@ -168,6 +180,44 @@ impl Gateway {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// The plugins folder.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.dir.path().join("plugins")
+    }
+
+    /// Puts `source` into the plugins folder as `name` the atomic way: copy beside, then rename.
+    pub fn install(&self, source: &Path, name: &str) {
+        let tmp = self.plugins_dir().join(format!(".{name}.partial"));
+        std::fs::copy(source, &tmp).expect("copy");
+        std::fs::rename(&tmp, self.plugins_dir().join(name)).expect("rename into place");
+    }
+
+    /// `GET /-/plugins`, as JSON.
+    pub fn plugins(&self) -> serde_json::Value {
+        self.get("/-/plugins").json()
+    }
+
+    /// The version `/-/plugins` reports for plugin `name`, if loaded.
+    pub fn plugin_version(&self, name: &str) -> Option<String> {
+        self.plugins()["plugins"]
+            .as_array()?
+            .iter()
+            .find(|p| p["name"] == name)
+            .and_then(|p| p["version"].as_str().map(str::to_string))
+    }
+
+    /// Polls `check` every 50 ms until it holds or `timeout` passes.
+    pub fn wait_until(&self, timeout: Duration, mut check: impl FnMut(&Gateway) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if check(self) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
         false
     }
@@ -228,6 +278,46 @@ impl Drop for Gateway {
             }
         }
     }
+}
+
+fn spawn(config: &Path, env: &[(&'static str, String)]) -> (Child, SocketAddr, Arc<Mutex<String>>) {
+    let mut child = Command::new(hookgate_bin())
+        .args(["serve", "--config"])
+        .arg(config)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("RUST_LOG", "info")
+        .env_remove("RUST_BACKTRACE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn hookgate");
+    let logs = Arc::new(Mutex::new(String::new()));
+    let stderr = child.stderr.take().expect("stderr");
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut logs = sink.lock().expect("logs");
+            logs.push_str(&line);
+            logs.push('\n');
+        }
+    });
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout
+        .read_line(&mut line)
+        .expect("read the listening line");
+    let addr = line
+        .trim()
+        .strip_prefix("hookgate listening on http://")
+        .unwrap_or_else(|| {
+            panic!(
+                "unexpected first line {line:?}; logs:\n{}",
+                logs.lock().expect("logs")
+            )
+        })
+        .parse()
+        .expect("address");
+    (child, addr, logs)
 }
 
 /// Finds `series` in an exposition.

@@ -64,20 +64,19 @@ pub fn spawn<G: Reloadable>(gateway: Arc<G>, config_path: Option<PathBuf>) {
             None
         }
     };
+    // Installed now, not in the task, so a SIGHUP right after start-up cannot kill the process.
     #[cfg(unix)]
-    {
-        let hup = tx.clone();
-        tokio::spawn(async move {
-            let Ok(mut signal) =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-            else {
-                return;
-            };
-            while signal.recv().await.is_some() {
-                tracing::info!("SIGHUP: reloading");
-                let _ = hup.send(());
-            }
-        });
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut signal) => {
+            let hup = tx.clone();
+            tokio::spawn(async move {
+                while signal.recv().await.is_some() {
+                    tracing::info!("SIGHUP: reloading");
+                    let _ = hup.send(());
+                }
+            });
+        }
+        Err(e) => tracing::warn!("cannot listen for SIGHUP: {e}"),
     }
     tokio::spawn(async move {
         let _keep = _watcher;
