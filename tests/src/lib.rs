@@ -34,19 +34,22 @@ fn cargo(args: &[&str]) {
     assert!(status.success(), "cargo {args:?} failed");
 }
 
+/// `cargo build` of guests, as `scripts/build-plugins` does it.
+const WASM_BUILD: [&str; 6] = [
+    "build",
+    "--quiet",
+    "--profile",
+    "plugin",
+    "--target",
+    "wasm32-wasip2",
+];
+
 /// Builds (once per test process) the binary and every guest; returns the wasm folder.
 pub fn built() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         cargo(&["build", "--quiet", "-p", "hookgate"]);
-        let mut args = vec![
-            "build",
-            "--quiet",
-            "--profile",
-            "plugin",
-            "--target",
-            "wasm32-wasip2",
-        ];
+        let mut args = WASM_BUILD.to_vec();
         for (package, _) in GUESTS {
             args.extend(["-p", package]);
         }
@@ -58,18 +61,13 @@ pub fn built() -> &'static Path {
             out.join("versioned-v1.wasm"),
         )
         .expect("copy v1");
-        cargo(&[
-            "build",
-            "--quiet",
-            "--profile",
-            "plugin",
-            "--target",
-            "wasm32-wasip2",
-            "-p",
-            "fixture-versioned",
-            "--features",
-            "v2",
-        ]);
+        cargo(
+            &[
+                WASM_BUILD.as_slice(),
+                &["-p", "fixture-versioned", "--features", "v2"],
+            ]
+            .concat(),
+        );
         std::fs::copy(
             out.join("fixture_versioned.wasm"),
             out.join("versioned-v2.wasm"),
