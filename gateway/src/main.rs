@@ -172,10 +172,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let runtime = Runtime::new()?;
             let plugin = runtime.load(&wasm, &Limits::default()).await?;
+            // The same fields `GET /-/plugins` shows for a loaded plugin, plus the manifest.
+            let m = &plugin.manifest;
             let out = json!({
+                "name": m.name,
+                "version": m.version,
                 "file": file,
                 "sha256": hex::encode(Sha256::digest(&wasm)),
-                "manifest": plugin.manifest,
+                "routes": { "paths": m.paths, "user_agent_prefixes": m.user_agent_prefixes, "hooks": format!("/hooks/{}", m.name) },
+                "scheme": m.scheme,
+                "manifest": m,
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())

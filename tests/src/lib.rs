@@ -243,6 +243,11 @@ impl Gateway {
         metric_value(&self.metrics(), series)
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM.
     pub fn terminate(&self) {
         let pid = libc::pid_t::try_from(self.child.id()).expect("pid fits");

@@ -22,6 +22,8 @@ fn inspect_prints_the_manifest() {
     let (ok, out, err) = hookgate(&["plugin", "inspect", file.to_str().expect("utf8")], &[]);
     assert!(ok, "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(json["name"], "pelorus");
+    assert_eq!(json["routes"]["hooks"], "/hooks/pelorus");
     assert_eq!(json["manifest"]["name"], "pelorus");
     assert_eq!(json["manifest"]["paths"][0], "/pelorus/webhook");
     assert_eq!(json["manifest"]["scheme"], "hub-sha256-json");

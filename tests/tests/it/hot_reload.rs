@@ -323,3 +323,19 @@ fn the_plugins_endpoint_describes_what_is_loaded() {
     assert_eq!(p["last_reload"]["result"], "loaded");
     assert!(p["loaded_at"].as_u64().is_some_and(|t| t > 1_700_000_000));
 }
+
+#[test]
+fn sighup_reloads_and_does_not_stop_the_gateway() {
+    let g = gateway(vec![("minimal", "minimal.wasm")]);
+    let pid = libc::pid_t::try_from(g.pid()).expect("pid fits");
+    // SAFETY: kill(2) on the child this test started.
+    unsafe {
+        libc::kill(pid, libc::SIGHUP);
+    }
+    assert!(g.wait_for_log("SIGHUP: reloading", WAIT), "{}", g.logs());
+    assert_eq!(g.get("/healthz").status, 200);
+    assert_eq!(
+        g.post("/hooks/minimal", &[("X-Event", "e")], b"").status,
+        200
+    );
+}
