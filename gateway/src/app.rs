@@ -2,6 +2,7 @@
 
 use crate::catalog::{Catalog, Settle, reload, watch};
 use crate::config::Config;
+use crate::delivery::Deliveries;
 use crate::ingress::{self, handler::Gateway};
 use crate::metrics::Metrics;
 use crate::runtime::Runtime;
@@ -19,6 +20,15 @@ pub async fn serve(config: Config, config_path: Option<PathBuf>) -> anyhow::Resu
     for name in config.plugins.keys() {
         // Secrets are read now, so a missing one stops startup with its key.
         config.policy(name)?;
+    }
+    let deliveries =
+        Deliveries::start(&config, metrics.own.clone()).context("starting deliveries")?;
+    for name in config.targets.keys() {
+        metrics
+            .own
+            .target_state
+            .with_label_values(&[name.as_str(), "active"])
+            .set(1);
     }
     let config = Arc::new(config);
     let catalog = Catalog::new(config.clone());
@@ -44,6 +54,7 @@ pub async fn serve(config: Config, config_path: Option<PathBuf>) -> anyhow::Resu
         catalog,
         metrics,
         draining: AtomicBool::new(false),
+        deliveries,
     });
     watch(gateway.clone(), config_path);
     let shutdown = shutdown_signal()?;

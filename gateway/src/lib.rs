@@ -5,7 +5,7 @@
 //!   -> handshake (plugin, head only) -> verify signature (host; secrets never enter plugins)
 //!   -> handle (runtime: fresh sandboxed instance) -> outcome
 //!        samples    -> metrics (/metrics)
-//!        deliveries -> counted until targets are configured
+//!        deliveries -> outbox (SQLite, committed before the answer) -> workers -> targets
 //!        response   -> the sender's answer
 //! ```
 //! `ingress` never names wasmtime; `runtime` never names hyper; `catalog` holds the loaded
@@ -14,6 +14,7 @@
 pub mod app;
 pub mod catalog;
 pub mod config;
+pub mod delivery;
 pub mod ingress;
 pub mod manifest;
 pub mod metrics;

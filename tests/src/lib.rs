@@ -1,6 +1,10 @@
 //! End-to-end harness: builds the plugins to wasm and the `hookgate` binary, starts the real
 //! binary on a free port with its own temporary folder, and speaks real HTTP to it.
 
+mod receiver;
+
+pub use receiver::{Received, Receiver, Reply};
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -137,9 +141,10 @@ impl Gateway {
         std::fs::write(
             &config,
             format!(
-                "[server]\nlisten = \"127.0.0.1:0\"\nplugins_dir = {:?}\ncache_dir = {:?}\nshutdown_grace = \"10s\"\npoll_interval = \"500ms\"\n{}",
+                "[server]\nlisten = \"127.0.0.1:0\"\nplugins_dir = {:?}\ncache_dir = {:?}\ndata_dir = {:?}\nshutdown_grace = \"10s\"\npoll_interval = \"500ms\"\n{}",
                 plugins.display().to_string(),
                 dir.path().join("cache").display().to_string(),
+                dir.path().join("data").display().to_string(),
                 options.config
             ),
         )
@@ -241,6 +246,12 @@ impl Gateway {
     /// name, as the prometheus crate prints them), or None.
     pub fn metric(&self, series: &str) -> Option<f64> {
         metric_value(&self.metrics(), series)
+    }
+
+    /// Kills the process with SIGKILL, as a crash would, and waits for it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The process id.

@@ -15,8 +15,10 @@
 //! ```
 
 mod secret;
+mod targets;
 
 pub use secret::{Secret, SecretRef};
+pub use targets::{AuthConfig, TargetConfig, subscribes};
 
 use crate::ingress::verify::Scheme;
 use bytesize::ByteSize;
@@ -66,6 +68,8 @@ pub struct Config {
     pub limits: Limits,
     /// Per-plugin sections, by plugin name.
     pub plugins: BTreeMap<String, PluginConfig>,
+    /// Outbound targets for plugins' deliveries, by name.
+    pub targets: BTreeMap<String, TargetConfig>,
 }
 
 /// `[server]`.
@@ -91,6 +95,8 @@ pub struct ServerConfig {
     /// where file events are not delivered.
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
+    /// Durable state: the delivery outbox (`outbox.sqlite3`).
+    pub data_dir: PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -103,6 +109,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(30),
             cache_dir: PathBuf::from(".hookgate-cache"),
             poll_interval: Duration::from_secs(2),
+            data_dir: PathBuf::from("hookgate-data"),
         }
     }
 }
@@ -229,6 +236,11 @@ impl Config {
                 "server.max_body",
                 "must be greater than 0",
             ));
+        }
+        for (name, target) in &self.targets {
+            target.validate().map_err(|(key, message)| {
+                ConfigError::key(format!("targets.{name}.{key}"), message)
+            })?;
         }
         for (name, plugin) in &self.plugins {
             let limits = plugin.apply(self.limits);

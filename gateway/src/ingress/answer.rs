@@ -74,6 +74,9 @@ pub enum IngressError {
         /// What happened.
         error: InvokeError,
     },
+    /// The plugin's deliveries could not be stored; nothing was accepted.
+    #[error("deliveries could not be stored, retry later: {0}")]
+    Outbox(crate::delivery::OutboxError),
     /// The plugin produced samples its manifest does not allow.
     #[error("plugin {plugin} produced an invalid sample: {error}")]
     Samples {
@@ -100,6 +103,7 @@ impl IngressError {
                 error: InvokeError::Timeout(_) | InvokeError::Capacity(_),
                 ..
             } => 503,
+            IngressError::Outbox(_) => 503,
             IngressError::Plugin { .. } | IngressError::Samples { .. } => 500,
         };
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

@@ -26,6 +26,8 @@ pub struct Gateway {
     pub metrics: Metrics,
     /// Set when shutdown starts; `/readyz` then answers 503.
     pub draining: AtomicBool,
+    /// Outbound deliveries.
+    pub deliveries: Arc<crate::delivery::Deliveries>,
 }
 
 impl crate::catalog::watch::Reloadable for Gateway {
@@ -263,7 +265,7 @@ async fn pipeline(
         .await
         .map_err(plugin_error)?
         .map_err(rejected)?;
-    apply(gateway, plugin, &outcome)?;
+    apply(gateway, plugin, &outcome).await?;
     invocations.with_label_values(&[plugin.name(), "ok"]).inc();
     Ok(respond(outcome))
 }
@@ -317,7 +319,13 @@ async fn read_body(
     }
 }
 
-fn apply(gateway: &Gateway, plugin: &LoadedPlugin, outcome: &Outcome) -> Result<(), IngressError> {
+/// Samples are checked first, deliveries committed next, samples applied last: a request
+/// that fails leaves no trace in the metrics.
+async fn apply(
+    gateway: &Gateway,
+    plugin: &LoadedPlugin,
+    outcome: &Outcome,
+) -> Result<(), IngressError> {
     if let Err(error) = plugin.families.check(&outcome.samples) {
         let own = &gateway.metrics.own;
         own.sample_errors.with_label_values(&[plugin.name()]).inc();
@@ -329,22 +337,14 @@ fn apply(gateway: &Gateway, plugin: &LoadedPlugin, outcome: &Outcome) -> Result<
             error,
         });
     }
-    plugin.families.apply(&outcome.samples);
-    for delivery in &outcome.deliveries {
-        // No target is configured to take deliveries: count and log, never fail the sender.
+    if !outcome.deliveries.is_empty() {
         gateway
-            .metrics
-            .own
-            .deliveries_unrouted
-            .with_label_values(&[plugin.name(), delivery.event_type.as_str()])
-            .inc();
-        tracing::warn!(
-            plugin = %plugin.name(),
-            event_type = %delivery.event_type,
-            target = ?delivery.target,
-            "delivery not routed: no target takes it"
-        );
+            .deliveries
+            .enqueue(plugin.name(), &outcome.deliveries)
+            .await
+            .map_err(IngressError::Outbox)?;
     }
+    plugin.families.apply(&outcome.samples);
     Ok(())
 }
 

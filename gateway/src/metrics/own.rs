@@ -1,6 +1,8 @@
 //! The gateway's own metric families, every one typed here and registered once.
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 
 /// Every `hookgate_*` family.
 #[derive(Clone)]
@@ -23,6 +25,14 @@ pub struct GatewayMetrics {
     pub plugins_loaded: IntGauge,
     /// `hookgate_plugin_reloads_total{plugin,result}`: loaded, error, removed.
     pub reloads: IntCounterVec,
+    /// `hookgate_deliveries_total{target,result}`: delivered, retry, dead, disabled.
+    pub deliveries: IntCounterVec,
+    /// `hookgate_delivery_duration_seconds{target}`: one attempt.
+    pub delivery_duration: HistogramVec,
+    /// `hookgate_outbox_deliveries{state}`: pending, delivered, dead.
+    pub outbox_deliveries: IntGaugeVec,
+    /// `hookgate_target_state{target,state}`: 1 for the target's state.
+    pub target_state: IntGaugeVec,
 }
 
 impl GatewayMetrics {
@@ -46,6 +56,32 @@ impl GatewayMetrics {
             &["plugin"],
         )?;
         registry.register(Box::new(request_duration.clone()))?;
+        let delivery_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "hookgate_delivery_duration_seconds",
+                "Duration of one delivery attempt",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
+            &["target"],
+        )?;
+        registry.register(Box::new(delivery_duration.clone()))?;
+        let gauge = |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<IntGaugeVec> {
+            let g = IntGaugeVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let outbox_deliveries = gauge(
+            "hookgate_outbox_deliveries",
+            "Deliveries in the outbox by state",
+            &["state"],
+        )?;
+        let target_state = gauge(
+            "hookgate_target_state",
+            "1 for each target's current state",
+            &["target", "state"],
+        )?;
         let plugins_loaded =
             IntGauge::new("hookgate_plugins_loaded", "Plugins loaded and serving")?;
         registry.register(Box::new(plugins_loaded.clone()))?;
@@ -87,6 +123,14 @@ impl GatewayMetrics {
                 "Plugin file loads by result: loaded, error (the previous version keeps serving), removed",
                 &["plugin", "result"],
             )?,
+            deliveries: counter(
+                "hookgate_deliveries_total",
+                "Delivery attempts by target and result (delivered, retry, dead, disabled)",
+                &["target", "result"],
+            )?,
+            delivery_duration,
+            outbox_deliveries,
+            target_state,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `hookgate` binary, real plugins compiled to wasm, real HTTP.
 
 mod cli;
+mod delivery;
 mod hot_reload;
 mod ingress;
 mod lifecycle;

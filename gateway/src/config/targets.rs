@@ -1,0 +1,165 @@
+//! `[targets.<name>]`: where deliveries go and how.
+
+use super::SecretRef;
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// One outbound target.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// `http://` or `https://` URL.
+    pub url: String,
+    /// HTTP method.
+    #[serde(default = "post")]
+    pub method: String,
+    /// How to authenticate.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// Extra headers; they replace the default `Content-Type: application/json`, and a header
+    /// set to `""` is not sent.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Verify the server's certificate.
+    #[serde(default = "yes")]
+    pub verify_tls: bool,
+    /// Per attempt.
+    #[serde(default = "thirty_seconds", with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Attempts after the first.
+    #[serde(default = "eight")]
+    pub retries: u32,
+    /// Waits between attempts (`["5s", "5m", "30m"]`); the last repeats.
+    #[serde(default = "default_backoff", deserialize_with = "durations")]
+    pub backoff: Vec<Duration>,
+    /// Event types this target takes: `alert.*`, `cluster.degraded`, `*`.
+    #[serde(default = "everything")]
+    pub events: Vec<String>,
+    /// Sign with Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
+    /// `webhook-signature`); the secret is `whsec_` + base64.
+    pub signing_secret: Option<SecretRef>,
+}
+
+/// Outbound authentication.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum AuthConfig {
+    /// Nothing.
+    #[default]
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer {
+        /// The token.
+        token: SecretRef,
+    },
+    /// `<header>: <key>`.
+    ApiKey {
+        /// Header name.
+        header: String,
+        /// The key.
+        key: SecretRef,
+    },
+    /// `Authorization: Basic base64(user:password)`.
+    Basic {
+        /// User.
+        user: String,
+        /// Password.
+        password: SecretRef,
+    },
+}
+
+fn post() -> String {
+    "POST".into()
+}
+fn yes() -> bool {
+    true
+}
+fn thirty_seconds() -> Duration {
+    Duration::from_secs(30)
+}
+fn eight() -> u32 {
+    8
+}
+fn everything() -> Vec<String> {
+    vec!["*".into()]
+}
+
+/// Standard Webhooks' suggested schedule, shortened at the tail.
+fn default_backoff() -> Vec<Duration> {
+    [5, 300, 1800, 7200, 18_000, 36_000]
+        .into_iter()
+        .map(Duration::from_secs)
+        .collect()
+}
+
+fn durations<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+    let texts = Vec::<String>::deserialize(d)?;
+    texts
+        .iter()
+        .map(|t| {
+            humantime::parse_duration(t)
+                .map_err(|e| serde::de::Error::custom(format!("{t:?}: {e}")))
+        })
+        .collect()
+}
+
+/// Does `pattern` (`*`, `alert.*`, `alert.triggered`) take `event_type`?
+pub fn subscribes(pattern: &str, event_type: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => event_type.starts_with(prefix),
+        None => pattern == event_type,
+    }
+}
+
+impl TargetConfig {
+    /// Checks what serde cannot; errors name the key under `targets.<name>`.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        let uri: http::Uri = self
+            .url
+            .parse()
+            .map_err(|e| ("url", format!("{:?} is not a URL: {e}", self.url)))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+            return Err((
+                "url",
+                format!(
+                    "{:?} must be an http:// or https:// URL with a host",
+                    self.url
+                ),
+            ));
+        }
+        if http::Method::from_bytes(self.method.as_bytes()).is_err() {
+            return Err(("method", format!("{:?} is not an HTTP method", self.method)));
+        }
+        for name in self.headers.keys() {
+            if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(("headers", format!("{name:?} is not a header name")));
+            }
+        }
+        if self.timeout.is_zero() {
+            return Err(("timeout", "must be greater than 0".into()));
+        }
+        if self.events.is_empty() {
+            return Err((
+                "events",
+                "must name at least one event type (or \"*\")".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(subscribes("*", "anything"));
+        assert!(subscribes("alert.*", "alert.triggered"));
+        assert!(!subscribes("alert.*", "alerting"));
+        assert!(!subscribes("alert.*", "cluster.degraded"));
+        assert!(subscribes("cluster.degraded", "cluster.degraded"));
+        assert!(!subscribes("cluster.degraded", "cluster.degraded.more"));
+    }
+}

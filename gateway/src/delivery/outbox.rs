@@ -1,0 +1,445 @@
+//! The durable outbox: one SQLite file (WAL), owned by one thread. Enqueues from concurrent
+//! requests are committed together in one transaction (group commit) before any of those
+//! requests is answered; a delivery accepted is on disk.
+
+use rusqlite::{Connection, params};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::oneshot;
+
+/// A delivery to store.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    /// Stable id, sent as `webhook-id` on every attempt.
+    pub id: String,
+    /// Target name.
+    pub target: String,
+    /// Event type.
+    pub event_type: String,
+    /// Plugin that produced it.
+    pub plugin: String,
+    /// Body.
+    pub body: Vec<u8>,
+    /// Headers from the plugin.
+    pub headers: Vec<(String, String)>,
+    /// Deliveries with the same key and target are stored once.
+    pub idempotency_key: Option<String>,
+}
+
+/// A stored delivery due for an attempt.
+#[derive(Debug, Clone)]
+pub struct Due {
+    /// Id.
+    pub id: String,
+    /// Target.
+    pub target: String,
+    /// Event type.
+    pub event_type: String,
+    /// Body.
+    pub body: Vec<u8>,
+    /// Plugin headers.
+    pub headers: Vec<(String, String)>,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
+/// One attempt, for the log.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// Delivery.
+    pub delivery: String,
+    /// Target.
+    pub target: String,
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    /// HTTP status, if any.
+    pub http_status: Option<u16>,
+    /// Milliseconds.
+    pub duration_ms: i64,
+    /// Bytes sent.
+    pub request_bytes: i64,
+    /// Start of the answer.
+    pub response_excerpt: String,
+    /// What went wrong.
+    pub error: Option<String>,
+}
+
+/// Where a delivery goes after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Delivered.
+    Delivered,
+    /// Pending again at this unix-ms time.
+    RetryAt(i64),
+    /// Dead (kept for replay).
+    Dead,
+}
+
+/// The outbox could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[error("outbox: {0}")]
+pub struct OutboxError(String);
+
+impl From<rusqlite::Error> for OutboxError {
+    fn from(e: rusqlite::Error) -> Self {
+        OutboxError(e.to_string())
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, OutboxError>>;
+
+enum Command {
+    Enqueue(Vec<NewDelivery>, Reply<()>),
+    Due {
+        limit: u32,
+        now_ms: i64,
+        reply: Reply<Vec<Due>>,
+    },
+    Record {
+        attempt: Attempt,
+        next: Next,
+        reply: Reply<()>,
+    },
+    KillTarget {
+        target: String,
+        reason: String,
+        reply: Reply<u64>,
+    },
+    Counts(Reply<Vec<(String, i64)>>),
+}
+
+/// Handle to the outbox thread.
+#[derive(Clone)]
+pub struct Outbox {
+    tx: mpsc::Sender<Command>,
+}
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    target TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    plugin TEXT NOT NULL,
+    body BLOB NOT NULL,
+    headers TEXT NOT NULL,
+    idempotency_key TEXT,
+    created_ms INTEGER NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    last_error TEXT,
+    UNIQUE (target, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_ms);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY,
+    delivery TEXT NOT NULL,
+    target TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    http_status INTEGER,
+    duration_ms INTEGER NOT NULL,
+    request_bytes INTEGER NOT NULL,
+    response_excerpt TEXT NOT NULL,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_by_target ON attempts (target, at_ms);
+";
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Outbox {
+    /// Opens (or creates) `dir/outbox.sqlite3` and starts its thread.
+    pub fn open(dir: &Path) -> Result<Self, OutboxError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| OutboxError(format!("cannot create {}: {e}", dir.display())))?;
+        let conn = Connection::open(dir.join("outbox.sqlite3"))?;
+        conn.execute_batch(SCHEMA)?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("hookgate-outbox".into())
+            .spawn(move || run(conn, rx))
+            .map_err(|e| OutboxError(format!("cannot start the outbox thread: {e}")))?;
+        Ok(Outbox { tx })
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, OutboxError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .map_err(|_| OutboxError("the outbox thread has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| OutboxError("the outbox thread has stopped".into()))?
+    }
+
+    /// Stores deliveries durably; returns once they are committed.
+    pub async fn enqueue(&self, deliveries: Vec<NewDelivery>) -> Result<(), OutboxError> {
+        self.ask(|reply| Command::Enqueue(deliveries, reply)).await
+    }
+
+    /// Up to `limit` pending deliveries whose time has come, oldest first.
+    pub async fn due(&self, limit: u32) -> Result<Vec<Due>, OutboxError> {
+        let now_ms = now_ms();
+        self.ask(|reply| Command::Due {
+            limit,
+            now_ms,
+            reply,
+        })
+        .await
+    }
+
+    /// Logs an attempt and moves its delivery on.
+    pub async fn record(&self, attempt: Attempt, next: Next) -> Result<(), OutboxError> {
+        self.ask(|reply| Command::Record {
+            attempt,
+            next,
+            reply,
+        })
+        .await
+    }
+
+    /// Marks every pending delivery of `target` dead; returns how many.
+    pub async fn kill_target(&self, target: &str, reason: &str) -> Result<u64, OutboxError> {
+        let (target, reason) = (target.to_string(), reason.to_string());
+        self.ask(|reply| Command::KillTarget {
+            target,
+            reason,
+            reply,
+        })
+        .await
+    }
+
+    /// Deliveries by state.
+    pub async fn counts(&self) -> Result<Vec<(String, i64)>, OutboxError> {
+        self.ask(Command::Counts).await
+    }
+}
+
+fn run(mut conn: Connection, rx: mpsc::Receiver<Command>) {
+    while let Ok(first) = rx.recv() {
+        // Group commit: every enqueue waiting now goes into one transaction.
+        let mut batch = Vec::new();
+        let mut other = Vec::new();
+        match first {
+            Command::Enqueue(d, r) => batch.push((d, r)),
+            c => other.push(c),
+        }
+        while let Ok(more) = rx.try_recv() {
+            match more {
+                Command::Enqueue(d, r) => batch.push((d, r)),
+                c => other.push(c),
+            }
+        }
+        if !batch.is_empty() {
+            let result = insert(&mut conn, batch.iter().flat_map(|(d, _)| d.iter()));
+            for (_, reply) in batch {
+                let _ = reply.send(
+                    result
+                        .as_ref()
+                        .map(|_| ())
+                        .map_err(|e| OutboxError(e.to_string())),
+                );
+            }
+        }
+        for command in other {
+            handle(&mut conn, command);
+        }
+    }
+}
+
+fn insert<'a>(
+    conn: &mut Connection,
+    deliveries: impl Iterator<Item = &'a NewDelivery>,
+) -> Result<(), rusqlite::Error> {
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT OR IGNORE INTO deliveries
+             (id, target, event_type, plugin, body, headers, idempotency_key, created_ms, next_attempt_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        )?;
+        let now = now_ms();
+        for d in deliveries {
+            let headers = serde_json::to_string(&d.headers).unwrap_or_else(|_| "[]".into());
+            stmt.execute(params![
+                d.id,
+                d.target,
+                d.event_type,
+                d.plugin,
+                d.body,
+                headers,
+                d.idempotency_key,
+                now
+            ])?;
+        }
+    }
+    tx.commit()
+}
+
+fn handle(conn: &mut Connection, command: Command) {
+    match command {
+        Command::Enqueue(..) => {}
+        Command::Due {
+            limit,
+            now_ms,
+            reply,
+        } => {
+            let _ = reply.send(due(conn, limit, now_ms).map_err(Into::into));
+        }
+        Command::Record {
+            attempt,
+            next,
+            reply,
+        } => {
+            let _ = reply.send(record(conn, &attempt, next).map_err(Into::into));
+        }
+        Command::KillTarget {
+            target,
+            reason,
+            reply,
+        } => {
+            let result = conn.execute(
+                "UPDATE deliveries SET state = 'dead', last_error = ?2 WHERE target = ?1 AND state = 'pending'",
+                params![target, reason],
+            );
+            let _ = reply.send(result.map(|n| n as u64).map_err(Into::into));
+        }
+        Command::Counts(reply) => {
+            let result = (|| {
+                let mut stmt =
+                    conn.prepare_cached("SELECT state, count(*) FROM deliveries GROUP BY state")?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<Result<Vec<_>, _>>()
+            })();
+            let _ = reply.send(result.map_err(Into::into));
+        }
+    }
+}
+
+fn due(conn: &Connection, limit: u32, now_ms: i64) -> Result<Vec<Due>, rusqlite::Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, target, event_type, body, headers, attempts FROM deliveries
+         WHERE state = 'pending' AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms, created_ms LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now_ms, limit], |r| {
+        let headers: String = r.get(4)?;
+        Ok(Due {
+            id: r.get(0)?,
+            target: r.get(1)?,
+            event_type: r.get(2)?,
+            body: r.get(3)?,
+            headers: serde_json::from_str(&headers).unwrap_or_default(),
+            attempts: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
+
+fn record(conn: &mut Connection, a: &Attempt, next: Next) -> Result<(), rusqlite::Error> {
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT INTO attempts (delivery, target, at_ms, http_status, duration_ms, request_bytes, response_excerpt, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![a.delivery, a.target, a.at_ms, a.http_status, a.duration_ms, a.request_bytes, a.response_excerpt, a.error],
+    )?;
+    let (state, next_ms) = match next {
+        Next::Delivered => ("delivered", a.at_ms),
+        Next::RetryAt(ms) => ("pending", ms),
+        Next::Dead => ("dead", a.at_ms),
+    };
+    tx.execute(
+        "UPDATE deliveries SET state = ?2, attempts = attempts + 1, next_attempt_ms = ?3, last_error = ?4 WHERE id = ?1",
+        params![a.delivery, state, next_ms, a.error],
+    )?;
+    tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::OptionalExtension;
+
+    /// A delivery's state, for tests and the admin view.
+    fn state_of(conn: &Connection, id: &str) -> Option<String> {
+        conn.query_row("SELECT state FROM deliveries WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()
+        .ok()
+        .flatten()
+    }
+
+    fn delivery(id: &str, key: Option<&str>) -> NewDelivery {
+        NewDelivery {
+            id: id.into(),
+            target: "t".into(),
+            event_type: "e".into(),
+            plugin: "p".into(),
+            body: b"{}".to_vec(),
+            headers: vec![("x-a".into(), "1".into())],
+            idempotency_key: key.map(Into::into),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn enqueued_deliveries_survive_a_reopen_and_move_through_states() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outbox = Outbox::open(dir.path()).expect("open");
+        outbox
+            .enqueue(vec![
+                delivery("a", Some("k")),
+                delivery("b", Some("k")),
+                delivery("c", None),
+            ])
+            .await
+            .expect("enqueue");
+        drop(outbox);
+        let outbox = Outbox::open(dir.path()).expect("reopen");
+        let due = outbox.due(10).await.expect("due");
+        let ids: Vec<&str> = due.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["a", "c"],
+            "the second delivery with key k was stored once"
+        );
+        assert_eq!(due[0].headers, vec![("x-a".to_string(), "1".to_string())]);
+        let attempt = |id: &str| Attempt {
+            delivery: id.into(),
+            target: "t".into(),
+            at_ms: now_ms(),
+            http_status: Some(500),
+            duration_ms: 3,
+            request_bytes: 2,
+            response_excerpt: String::new(),
+            error: None,
+        };
+        outbox
+            .record(attempt("a"), Next::RetryAt(now_ms() + 60_000))
+            .await
+            .expect("record");
+        outbox
+            .record(attempt("c"), Next::Dead)
+            .await
+            .expect("record");
+        assert!(
+            outbox.due(10).await.expect("due").is_empty(),
+            "a waits, c is dead"
+        );
+        let mut counts = outbox.counts().await.expect("counts");
+        counts.sort();
+        assert_eq!(
+            counts,
+            vec![("dead".to_string(), 1), ("pending".to_string(), 1)]
+        );
+        let conn = Connection::open(dir.path().join("outbox.sqlite3")).expect("open");
+        assert_eq!(state_of(&conn, "c").as_deref(), Some("dead"));
+    }
+}

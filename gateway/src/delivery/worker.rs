@@ -1,0 +1,274 @@
+//! Claims due deliveries, sends them, records every attempt and moves each delivery on
+//! according to the retry policy.
+
+use super::Deliveries;
+use super::outbox::{Attempt, Due, Next, now_ms};
+use super::retry::{AttemptResult, Decision, decide, parse_retry_after};
+use super::target::{RESPONSE_EXCERPT, Target};
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::Semaphore;
+
+/// Attempts in flight at once, over all targets.
+const CONCURRENCY: usize = 32;
+/// How often the outbox is polled when nothing wakes the worker.
+const POLL: Duration = Duration::from_millis(100);
+
+pub fn spawn(d: Arc<Deliveries>) {
+    tokio::spawn(async move {
+        let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+        let permits = Arc::new(Semaphore::new(CONCURRENCY));
+        let mut last_counts = Instant::now() - Duration::from_secs(10);
+        loop {
+            tokio::select! {
+                () = d.wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+            if last_counts.elapsed() >= Duration::from_secs(1) {
+                last_counts = Instant::now();
+                if let Ok(counts) = d.outbox.counts().await {
+                    for state in ["pending", "delivered", "dead"] {
+                        let n = counts
+                            .iter()
+                            .find(|(s, _)| s == state)
+                            .map_or(0, |(_, n)| *n);
+                        d.metrics
+                            .outbox_deliveries
+                            .with_label_values(&[state])
+                            .set(n);
+                    }
+                }
+            }
+            let due = match d.outbox.due(CONCURRENCY as u32 * 2).await {
+                Ok(due) => due,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    continue;
+                }
+            };
+            for item in due {
+                if !in_flight
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(item.id.clone())
+                {
+                    continue;
+                }
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    return;
+                };
+                let (d, in_flight) = (d.clone(), in_flight.clone());
+                tokio::spawn(async move {
+                    let id = item.id.clone();
+                    attempt(&d, item).await;
+                    in_flight
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .remove(&id);
+                    drop(permit);
+                    d.wake.notify_one();
+                });
+            }
+        }
+    });
+}
+
+async fn attempt(d: &Deliveries, item: Due) {
+    let at_ms = now_ms();
+    let Some(target) = d.targets.get(&item.target) else {
+        let error = format!("target '{}' is no longer configured", item.target);
+        record(
+            d,
+            &item,
+            at_ms,
+            None,
+            0,
+            String::new(),
+            Some(error),
+            Next::Dead,
+        )
+        .await;
+        return;
+    };
+    if target.disabled.load(Ordering::Relaxed) {
+        let error = "target disabled: it answered 410 Gone".to_string();
+        record(
+            d,
+            &item,
+            at_ms,
+            None,
+            0,
+            String::new(),
+            Some(error),
+            Next::Dead,
+        )
+        .await;
+        return;
+    }
+    let started = Instant::now();
+    let (result, status, excerpt, error) = send(target, &item).await;
+    let elapsed = started.elapsed();
+    d.metrics
+        .delivery_duration
+        .with_label_values(&[target.name.as_str()])
+        .observe(elapsed.as_secs_f64());
+    let decision = decide(&target.policy, item.attempts + 1, result, jitter());
+    let (next, label) = match decision {
+        Decision::Delivered => (Next::Delivered, "delivered"),
+        Decision::RetryIn(wait) => (Next::RetryAt(now_ms() + wait.as_millis() as i64), "retry"),
+        Decision::Dead => (Next::Dead, "dead"),
+        Decision::DisableTarget => {
+            target.disabled.store(true, Ordering::Relaxed);
+            d.metrics
+                .target_state
+                .with_label_values(&[target.name.as_str(), "disabled"])
+                .set(1);
+            d.metrics
+                .target_state
+                .with_label_values(&[target.name.as_str(), "active"])
+                .set(0);
+            tracing::warn!(target = %target.name, "target answered 410 Gone: disabled; its pending deliveries are dead");
+            (Next::Dead, "disabled")
+        }
+    };
+    d.metrics
+        .deliveries
+        .with_label_values(&[target.name.as_str(), label])
+        .inc();
+    if label != "delivered" {
+        tracing::warn!(
+            target = %target.name,
+            delivery = %item.id,
+            attempt = item.attempts + 1,
+            status = ?status,
+            error = ?error,
+            "delivery attempt failed ({label})"
+        );
+    }
+    record(
+        d,
+        &item,
+        at_ms,
+        status,
+        elapsed.as_millis() as i64,
+        excerpt,
+        error,
+        next,
+    )
+    .await;
+    if decision == Decision::DisableTarget
+        && let Err(e) = d
+            .outbox
+            .kill_target(&target.name, "target disabled: it answered 410 Gone")
+            .await
+    {
+        tracing::error!("{e}");
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    d: &Deliveries,
+    item: &Due,
+    at_ms: i64,
+    status: Option<u16>,
+    duration_ms: i64,
+    excerpt: String,
+    error: Option<String>,
+    next: Next,
+) {
+    let attempt = Attempt {
+        delivery: item.id.clone(),
+        target: item.target.clone(),
+        at_ms,
+        http_status: status,
+        duration_ms,
+        request_bytes: item.body.len() as i64,
+        response_excerpt: excerpt,
+        error,
+    };
+    if let Err(e) = d.outbox.record(attempt, next).await {
+        // Left pending: it will be sent again, with the same webhook-id.
+        tracing::error!(delivery = %item.id, "cannot record the attempt: {e}");
+    }
+}
+
+/// One HTTP attempt: what came back, the status, a bounded excerpt, the error.
+async fn send(target: &Target, item: &Due) -> (AttemptResult, Option<u16>, String, Option<String>) {
+    let mut request = target
+        .client
+        .request(target.method.clone(), &target.url)
+        .headers(target.headers.clone())
+        .body(item.body.clone());
+    for (name, value) in &item.headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    if let Some(key) = &target.signing {
+        let timestamp = now_ms() / 1000;
+        for (name, value) in key.headers(&item.id, timestamp, &item.body) {
+            request = request.header(name, value);
+        }
+    } else {
+        request = request.header("webhook-id", item.id.as_str());
+    }
+    let mut response = match request.send().await {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => {
+            return (
+                AttemptResult::Timeout,
+                None,
+                String::new(),
+                Some(format!("timed out: {e}")),
+            );
+        }
+        Err(e) => {
+            return (
+                AttemptResult::Network,
+                None,
+                String::new(),
+                Some(error_chain(&e)),
+            );
+        }
+    };
+    let code = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+    let mut excerpt = Vec::new();
+    // Read at most the excerpt; the rest of a large answer is not worth waiting for.
+    while excerpt.len() < RESPONSE_EXCERPT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => excerpt
+                .extend_from_slice(&chunk[..chunk.len().min(RESPONSE_EXCERPT - excerpt.len())]),
+            _ => break,
+        }
+    }
+    let error = (!(200..300).contains(&code)).then(|| format!("HTTP {code}"));
+    (
+        AttemptResult::Status { code, retry_after },
+        Some(code),
+        String::from_utf8_lossy(&excerpt).into_owned(),
+        error,
+    )
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn jitter() -> f64 {
+    let mut b = [0u8; 4];
+    let _ = getrandom::fill(&mut b);
+    f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX)
+}
