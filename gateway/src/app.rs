@@ -24,11 +24,7 @@ pub async fn serve(config: Config, config_path: Option<PathBuf>) -> anyhow::Resu
     let deliveries =
         Deliveries::start(&config, metrics.own.clone()).context("starting deliveries")?;
     for name in config.targets.keys() {
-        metrics
-            .own
-            .target_state
-            .with_label_values(&[name.as_str(), "active"])
-            .set(1);
+        deliveries.publish_state(name).await;
     }
     let config = Arc::new(config);
     let catalog = Catalog::new(config.clone());
@@ -57,6 +53,21 @@ pub async fn serve(config: Config, config_path: Option<PathBuf>) -> anyhow::Resu
         deliveries,
     });
     watch(gateway.clone(), config_path);
+    match &config.admin.token {
+        Some(token) => {
+            let token = token
+                .resolve()
+                .map_err(|m| anyhow::anyhow!("config key `admin.token`: {m}"))?;
+            let admin = TcpListener::bind(config.admin.listen)
+                .await
+                .with_context(|| format!("binding the admin listener {}", config.admin.listen))?;
+            tracing::info!("admin API on http://{}", admin.local_addr()?);
+            // The second stdout line: tests and scripts read the admin address from it.
+            println!("hookgate admin on http://{}", admin.local_addr()?);
+            crate::admin::spawn(admin, token, gateway.deliveries.clone());
+        }
+        None => tracing::info!("admin API off: no [admin] token configured"),
+    }
     let shutdown = shutdown_signal()?;
     let listener = TcpListener::bind(config.server.listen)
         .await

@@ -11,6 +11,7 @@
 //! `ingress` never names wasmtime; `runtime` never names hyper; `catalog` holds the loaded
 //! plugins and the routing table as one immutable snapshot.
 
+pub mod admin;
 pub mod app;
 pub mod catalog;
 pub mod config;

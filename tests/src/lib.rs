@@ -107,6 +107,8 @@ pub struct Gateway {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where the admin API listens, if configured.
+    pub admin: Option<SocketAddr>,
     /// Its folder: `plugins/`, `hookgate.toml`.
     pub dir: tempfile::TempDir,
     logs: Arc<Mutex<String>>,
@@ -149,22 +151,24 @@ impl Gateway {
             ),
         )
         .expect("write config");
-        let (child, addr, logs) = spawn(&config, &options.env);
+        let (child, addr, admin, logs) = spawn(&config, &options.env);
         Gateway {
             child,
             addr,
+            admin,
             dir,
             logs,
         }
     }
 
     /// Starts the binary again with `config` (of a gateway that has exited).
-    pub fn restart(config: &Path) -> Gateway {
-        let (child, addr, logs) = spawn(config, &[]);
+    pub fn restart(config: &Path, env: &[(&'static str, String)]) -> Gateway {
+        let (child, addr, admin, logs) = spawn(config, env);
         let dir = tempfile::tempdir().expect("tempdir");
         Gateway {
             child,
             addr,
+            admin,
             dir,
             logs,
         }
@@ -223,6 +227,18 @@ impl Gateway {
             std::thread::sleep(Duration::from_millis(50));
         }
         false
+    }
+
+    /// An admin API call with the token `admin-t0ken` (the tests' `[admin]` section).
+    pub fn admin(&self, method: &str, path: &str) -> HttpResponse {
+        let addr = self.admin.expect("this gateway has an [admin] section");
+        request(
+            addr,
+            method,
+            path,
+            &[("Authorization", "Bearer admin-t0ken")],
+            b"",
+        )
     }
 
     /// A POST with headers.
@@ -294,7 +310,10 @@ impl Drop for Gateway {
     }
 }
 
-fn spawn(config: &Path, env: &[(&'static str, String)]) -> (Child, SocketAddr, Arc<Mutex<String>>) {
+fn spawn(
+    config: &Path,
+    env: &[(&'static str, String)],
+) -> (Child, SocketAddr, Option<SocketAddr>, Arc<Mutex<String>>) {
     let mut child = Command::new(hookgate_bin())
         .args(["serve", "--config"])
         .arg(config)
@@ -316,22 +335,22 @@ fn spawn(config: &Path, env: &[(&'static str, String)]) -> (Child, SocketAddr, A
         }
     });
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let addr = line
-        .trim()
-        .strip_prefix("hookgate listening on http://")
-        .unwrap_or_else(|| {
+    let mut admin = None;
+    let addr = loop {
+        let mut line = String::new();
+        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
             panic!(
-                "unexpected first line {line:?}; logs:\n{}",
+                "hookgate exited before listening; logs:\n{}",
                 logs.lock().expect("logs")
-            )
-        })
-        .parse()
-        .expect("address");
-    (child, addr, logs)
+            );
+        }
+        if let Some(a) = line.trim().strip_prefix("hookgate admin on http://") {
+            admin = a.parse().ok();
+        } else if let Some(a) = line.trim().strip_prefix("hookgate listening on http://") {
+            break a.parse().expect("address");
+        }
+    };
+    (child, addr, admin, logs)
 }
 
 /// Finds `series` in an exposition.

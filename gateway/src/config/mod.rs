@@ -70,6 +70,27 @@ pub struct Config {
     pub plugins: BTreeMap<String, PluginConfig>,
     /// Outbound targets for plugins' deliveries, by name.
     pub targets: BTreeMap<String, TargetConfig>,
+    /// The admin API.
+    pub admin: AdminConfig,
+}
+
+/// `[admin]`: the operator API on its own listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Where it listens.
+    pub listen: SocketAddr,
+    /// Bearer token every call must carry; without one the admin API does not start.
+    pub token: Option<SecretRef>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            token: None,
+        }
+    }
 }
 
 /// `[server]`.

@@ -5,6 +5,7 @@
 mod outbox;
 mod retry;
 mod sign;
+pub mod state;
 mod target;
 mod worker;
 
@@ -101,6 +102,82 @@ impl Deliveries {
         self.outbox.enqueue(rows).await?;
         self.wake.notify_one();
         Ok(())
+    }
+}
+
+impl Deliveries {
+    /// The configured targets.
+    pub fn targets(&self) -> impl Iterator<Item = &Arc<Target>> {
+        self.targets.values()
+    }
+
+    /// Target `name`, if configured.
+    pub fn target(&self, name: &str) -> Option<&Arc<Target>> {
+        self.targets.get(name)
+    }
+
+    /// The outbox, for the admin views.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// Wakes the workers (after a resume or a replay).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Sets `hookgate_target_state{target,state}` from the outbox.
+    pub async fn publish_state(&self, target: &str) {
+        let name = target.to_string();
+        if let Ok(current) = self
+            .outbox
+            .with(move |conn| state::state(conn, &name))
+            .await
+        {
+            for s in [
+                state::TargetState::Active,
+                state::TargetState::Paused,
+                state::TargetState::Disabled,
+                state::TargetState::Degraded,
+            ] {
+                let label = serde_json::to_value(s)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                self.metrics
+                    .target_state
+                    .with_label_values(&[target, label.as_str()])
+                    .set(i64::from(s == current));
+            }
+        }
+    }
+
+    /// Queues a test delivery to one target, through the real pipeline (signed and sent like
+    /// any other). Returns its id.
+    pub async fn send_test(&self, target: &str) -> Result<Option<String>, OutboxError> {
+        if !self.targets.contains_key(target) {
+            return Ok(None);
+        }
+        let id = new_id();
+        let body = serde_json::json!({
+            "type": "hookgate.test",
+            "target": target,
+            "sent_at_ms": outbox::now_ms(),
+            "message": "Test delivery from Hookgate",
+        });
+        self.outbox
+            .enqueue(vec![NewDelivery {
+                id: id.clone(),
+                target: target.to_string(),
+                event_type: "hookgate.test".into(),
+                plugin: "(admin)".into(),
+                body: serde_json::to_vec(&body).unwrap_or_default(),
+                headers: Vec::new(),
+                idempotency_key: None,
+            }])
+            .await?;
+        self.wake();
+        Ok(Some(id))
     }
 }
 

@@ -101,12 +101,8 @@ enum Command {
         next: Next,
         reply: Reply<()>,
     },
-    KillTarget {
-        target: String,
-        reason: String,
-        reply: Reply<u64>,
-    },
     Counts(Reply<Vec<(String, i64)>>),
+    Run(Box<dyn FnOnce(&mut Connection) + Send>),
 }
 
 /// Handle to the outbox thread.
@@ -134,6 +130,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     UNIQUE (target, idempotency_key)
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_ms);
+CREATE INDEX IF NOT EXISTS deliveries_by_target ON deliveries (target, state);
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY,
     delivery TEXT NOT NULL,
@@ -146,6 +143,12 @@ CREATE TABLE IF NOT EXISTS attempts (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_by_target ON attempts (target, at_ms);
+CREATE TABLE IF NOT EXISTS target_state (
+    target TEXT PRIMARY KEY,
+    paused INTEGER NOT NULL DEFAULT 0,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    reason TEXT
+);
 ";
 
 /// Unix milliseconds now.
@@ -206,13 +209,15 @@ impl Outbox {
         .await
     }
 
-    /// Marks every pending delivery of `target` dead; returns how many.
-    pub async fn kill_target(&self, target: &str, reason: &str) -> Result<u64, OutboxError> {
-        let (target, reason) = (target.to_string(), reason.to_string());
-        self.ask(|reply| Command::KillTarget {
-            target,
-            reason,
-            reply,
+    /// Runs `f` on the outbox thread (for the admin views and operations).
+    pub async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, OutboxError> {
+        self.ask(|reply: Reply<T>| {
+            Command::Run(Box::new(move |conn| {
+                let _ = reply.send(f(conn).map_err(Into::into));
+            }))
         })
         .await
     }
@@ -301,17 +306,6 @@ fn handle(conn: &mut Connection, command: Command) {
         } => {
             let _ = reply.send(record(conn, &attempt, next).map_err(Into::into));
         }
-        Command::KillTarget {
-            target,
-            reason,
-            reply,
-        } => {
-            let result = conn.execute(
-                "UPDATE deliveries SET state = 'dead', last_error = ?2 WHERE target = ?1 AND state = 'pending'",
-                params![target, reason],
-            );
-            let _ = reply.send(result.map(|n| n as u64).map_err(Into::into));
-        }
         Command::Counts(reply) => {
             let result = (|| {
                 let mut stmt =
@@ -321,13 +315,16 @@ fn handle(conn: &mut Connection, command: Command) {
             })();
             let _ = reply.send(result.map_err(Into::into));
         }
+        Command::Run(f) => f(conn),
     }
 }
 
 fn due(conn: &Connection, limit: u32, now_ms: i64) -> Result<Vec<Due>, rusqlite::Error> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, target, event_type, body, headers, attempts FROM deliveries
-         WHERE state = 'pending' AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms, created_ms LIMIT ?2",
+         WHERE state = 'pending' AND next_attempt_ms <= ?1
+           AND target NOT IN (SELECT target FROM target_state WHERE paused = 1 OR disabled = 1)
+         ORDER BY next_attempt_ms, created_ms LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![now_ms, limit], |r| {
         let headers: String = r.get(4)?;

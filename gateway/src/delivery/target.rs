@@ -25,8 +25,6 @@ pub struct Target {
     pub signing: Option<SigningKey>,
     /// The HTTP client: timeout, TLS verification, no redirects.
     pub client: reqwest::Client,
-    /// Set when the target answered 410 Gone (until restart).
-    pub disabled: std::sync::atomic::AtomicBool,
 }
 
 /// Most of a response body kept for the attempt log.
@@ -118,7 +116,6 @@ impl Target {
             },
             signing,
             client,
-            disabled: std::sync::atomic::AtomicBool::new(false),
         })
     }
 }

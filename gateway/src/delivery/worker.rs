@@ -6,7 +6,6 @@ use super::outbox::{Attempt, Due, Next, now_ms};
 use super::retry::{AttemptResult, Decision, decide, parse_retry_after};
 use super::target::{RESPONSE_EXCERPT, Target};
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::Semaphore;
@@ -92,21 +91,6 @@ async fn attempt(d: &Deliveries, item: Due) {
         .await;
         return;
     };
-    if target.disabled.load(Ordering::Relaxed) {
-        let error = "target disabled: it answered 410 Gone".to_string();
-        record(
-            d,
-            &item,
-            at_ms,
-            None,
-            0,
-            String::new(),
-            Some(error),
-            Next::Dead,
-        )
-        .await;
-        return;
-    }
     let started = Instant::now();
     let (result, status, excerpt, error) = send(target, &item).await;
     let elapsed = started.elapsed();
@@ -120,16 +104,7 @@ async fn attempt(d: &Deliveries, item: Due) {
         Decision::RetryIn(wait) => (Next::RetryAt(now_ms() + wait.as_millis() as i64), "retry"),
         Decision::Dead => (Next::Dead, "dead"),
         Decision::DisableTarget => {
-            target.disabled.store(true, Ordering::Relaxed);
-            d.metrics
-                .target_state
-                .with_label_values(&[target.name.as_str(), "disabled"])
-                .set(1);
-            d.metrics
-                .target_state
-                .with_label_values(&[target.name.as_str(), "active"])
-                .set(0);
-            tracing::warn!(target = %target.name, "target answered 410 Gone: disabled; its pending deliveries are dead");
+            tracing::warn!(target = %target.name, "target answered 410 Gone: disabled until an operator resumes it; its deliveries wait");
             (Next::Dead, "disabled")
         }
     };
@@ -158,13 +133,17 @@ async fn attempt(d: &Deliveries, item: Due) {
         next,
     )
     .await;
-    if decision == Decision::DisableTarget
-        && let Err(e) = d
+    d.publish_state(&target.name).await;
+    if decision == Decision::DisableTarget {
+        let name = target.name.clone();
+        let result = d
             .outbox
-            .kill_target(&target.name, "target disabled: it answered 410 Gone")
-            .await
-    {
-        tracing::error!("{e}");
+            .with(move |conn| super::state::disable(conn, &name, "answered 410 Gone"))
+            .await;
+        if let Err(e) = result {
+            tracing::error!("{e}");
+        }
+        d.publish_state(&target.name).await;
     }
 }
 

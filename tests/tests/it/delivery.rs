@@ -19,12 +19,15 @@ fn target(name: &str, rx: &Receiver, extra: &str) -> String {
 fn gateway(targets: String) -> Gateway {
     Gateway::start(Options {
         plugins: vec![("fixture-adversary", "adversary.wasm")],
-        config: targets,
+        config: format!(
+            "{targets}[admin]\nlisten = \"127.0.0.1:0\"\ntoken = {{ env = \"ADMIN_TOKEN\" }}\n"
+        ),
         env: vec![
             ("RX_TOKEN", "t0ken".into()),
             ("RX_SIGNING", SIGNING.into()),
             ("RX_KEY", "k3y".into()),
             ("RX_PASSWORD", "pa55".into()),
+            ("ADMIN_TOKEN", "admin-t0ken".into()),
         ],
     })
 }
@@ -155,29 +158,154 @@ fn exhausted_retries_leave_the_delivery_dead() {
 }
 
 #[test]
-fn gone_disables_the_target() {
+fn gone_disables_the_target_until_it_is_resumed() {
     let rx = Receiver::start(vec![Reply::Status(410)]);
     let g = gateway(target("rx", &rx, ""));
-    deliver(&g, "{}");
+    deliver(&g, r#"{"n":1}"#);
     assert!(
         g.wait_until(WAIT, |g| deliveries(g, "rx", "disabled") == 1.0),
         "{}",
         g.logs()
     );
-    deliver(&g, "{}");
+    assert!(g.wait_until(WAIT, |g| {
+        g.metric(r#"hookgate_target_state{state="disabled",target="rx"}"#) == Some(1.0)
+    }));
+    deliver(&g, r#"{"n":2}"#);
     assert!(g.wait_until(
         WAIT,
-        |g| g.metric(r#"hookgate_outbox_deliveries{state="dead"}"#) == Some(2.0)
+        |g| g.metric(r#"hookgate_outbox_deliveries{state="pending"}"#) == Some(1.0)
     ));
+    std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         rx.received().len(),
         1,
         "nothing more is sent to a target that said 410"
     );
     assert_eq!(
-        g.metric(r#"hookgate_target_state{state="disabled",target="rx"}"#),
-        Some(1.0)
+        g.admin("GET", "/api/targets/rx").json()["state"],
+        "disabled"
     );
+    // The operator resumes it: the held delivery goes out.
+    assert_eq!(
+        g.admin("POST", "/api/targets/rx/resume").json()["state"],
+        "active"
+    );
+    assert!(rx.wait_for(2, WAIT), "{}", g.logs());
+    assert_eq!(rx.received()[1].body, br#"{"n":2}"#);
+}
+
+#[test]
+fn pause_holds_deliveries_and_resume_releases_them() {
+    let rx = Receiver::start(vec![]);
+    let g = gateway(target("rx", &rx, ""));
+    assert_eq!(
+        g.admin("POST", "/api/targets/rx/pause").json()["state"],
+        "paused"
+    );
+    for i in 0..3 {
+        deliver(&g, &format!(r#"{{"n":{i}}}"#));
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(rx.received().is_empty(), "paused: nothing is sent");
+    let held = g
+        .admin("GET", "/api/deliveries?state=pending&target=rx")
+        .json();
+    assert_eq!(held["deliveries"].as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        g.admin("POST", "/api/targets/rx/resume").json()["state"],
+        "active"
+    );
+    assert!(rx.wait_for(3, WAIT), "{}", g.logs());
+    let view = g.admin("GET", "/api/targets/rx").json();
+    assert_eq!(view["stats"]["delivered"], 3);
+    assert_eq!(view["stats"]["success_rate"], 1.0);
+    assert_eq!(view["recent_attempts"].as_array().map(Vec::len), Some(3));
+    assert_eq!(view["recent_attempts"][0]["status"], "success");
+    assert_eq!(view["recent_attempts"][0]["http_status"], 200);
+}
+
+#[test]
+fn send_test_goes_through_the_real_pipeline() {
+    let rx = Receiver::start(vec![]);
+    let g = gateway(target(
+        "rx",
+        &rx,
+        "signing_secret = { env = \"RX_SIGNING\" }\nevents = [\"alert.*\"]",
+    ));
+    let sent = g.admin("POST", "/api/targets/rx/test").json();
+    let id = sent["delivery"].as_str().expect("delivery id").to_string();
+    assert!(rx.wait_for(1, WAIT), "{}", g.logs());
+    let got = &rx.received()[0];
+    assert_eq!(got.header("webhook-id"), Some(id.as_str()));
+    verify_standard_webhooks(SIGNING, got).expect("the test delivery is signed like any other");
+    assert!(g.wait_until(WAIT, |g| {
+        g.admin("GET", "/api/targets/rx").json()["recent_attempts"][0]["delivery"] == id.as_str()
+    }));
+}
+
+#[test]
+fn dead_deliveries_can_be_replayed() {
+    let rx = Receiver::start(vec![Reply::Status(500); 4]);
+    let g = gateway(target("rx", &rx, ""));
+    deliver(&g, r#"{"replay":"me"}"#);
+    assert!(
+        g.wait_until(WAIT, |g| deliveries(g, "rx", "dead") == 1.0),
+        "{}",
+        g.logs()
+    );
+    let dead = g.admin("GET", "/api/deliveries?state=dead").json();
+    let id = dead["deliveries"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(dead["deliveries"][0]["last_error"], "HTTP 500");
+    let r = g.admin("POST", &format!("/api/deliveries/{id}/replay"));
+    assert_eq!(r.json()["replayed"], 1);
+    assert!(rx.wait_for(5, WAIT), "{}", g.logs());
+    assert!(g.wait_until(WAIT, |g| deliveries(g, "rx", "delivered") == 1.0));
+    assert_eq!(
+        rx.received()[4].header("webhook-id"),
+        Some(id.as_str()),
+        "same id on replay"
+    );
+    assert_eq!(
+        g.admin("POST", &format!("/api/deliveries/{id}/replay"))
+            .status,
+        404,
+        "no longer dead"
+    );
+    let view = g.admin("GET", "/api/targets/rx").json();
+    assert_eq!(
+        (
+            view["stats"]["delivered"].clone(),
+            view["stats"]["failed"].clone()
+        ),
+        (serde_json::json!(1), serde_json::json!(0))
+    );
+}
+
+#[test]
+fn the_admin_api_needs_the_token() {
+    let rx = Receiver::start(vec![]);
+    let g = gateway(target("rx", &rx, ""));
+    let admin = g.admin.expect("admin");
+    assert_eq!(
+        hookgate_e2e::request(admin, "GET", "/api/targets", &[], b"").status,
+        401
+    );
+    let wrong = hookgate_e2e::request(
+        admin,
+        "GET",
+        "/api/targets",
+        &[("Authorization", "Bearer nope")],
+        b"",
+    );
+    assert_eq!(wrong.status, 403);
+    let list = g.admin("GET", "/api/targets").json();
+    assert_eq!(list["targets"][0]["name"], "rx");
+    assert_eq!(list["targets"][0]["state"], "active");
+    assert_eq!(g.admin("GET", "/api/targets/nope").status, 404);
+    assert_eq!(g.admin("GET", "/api/deliveries?state=lost").status, 400);
 }
 
 #[test]
@@ -267,7 +395,10 @@ fn kill_9_with_deliveries_pending_loses_none() {
     }
     g.kill9();
     let rx = Receiver::start_on(port, vec![]);
-    let again = Gateway::restart(&g.dir.path().join("hookgate.toml"));
+    let again = Gateway::restart(
+        &g.dir.path().join("hookgate.toml"),
+        &[("ADMIN_TOKEN", "admin-t0ken".into())],
+    );
     let bodies = || {
         rx.received()
             .iter()

@@ -282,7 +282,7 @@ fn restarts_reuse_the_compile_cache_and_rebuild_a_corrupt_entry() {
     g.terminate();
     assert_eq!(g.wait(Duration::from_secs(15)), Some(0));
     let config = g.dir.path().join("hookgate.toml");
-    let again = Gateway::restart(&config);
+    let again = Gateway::restart(&config, &[]);
     assert!(
         again.wait_for_log("ignoring cache entry", WAIT),
         "{}",

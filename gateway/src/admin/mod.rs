@@ -1,0 +1,242 @@
+//! The admin API, on its own listener, every call behind the bearer token from `[admin]`.
+//!
+//! | call | does |
+//! |---|---|
+//! | `GET /api/targets` | targets with state and statistics |
+//! | `GET /api/targets/{name}` | one target with its recent attempts |
+//! | `POST /api/targets/{name}/pause` / `resume` | hold / release its deliveries |
+//! | `POST /api/targets/{name}/test` | send a test delivery through the real pipeline |
+//! | `POST /api/targets/{name}/replay` | requeue all its dead deliveries |
+//! | `GET /api/deliveries?state=dead&target=t&limit=100` | stored deliveries |
+//! | `POST /api/deliveries/{id}/replay` | requeue one dead delivery |
+
+use crate::config::Secret;
+use crate::delivery::{Deliveries, OutboxError, Target, state};
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Serves the admin API until the process ends.
+pub fn spawn(listener: TcpListener, token: Secret, deliveries: Arc<Deliveries>) {
+    let token = Arc::new(token);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let (token, deliveries) = (token.clone(), deliveries.clone());
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let (token, deliveries) = (token.clone(), deliveries.clone());
+                    async move {
+                        Ok::<_, std::convert::Infallible>(handle(&token, &deliveries, req).await)
+                    }
+                });
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+}
+
+fn answer(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn error(status: StatusCode, detail: impl Into<String>) -> Response<Full<Bytes>> {
+    answer(status, json!({ "detail": detail.into() }))
+}
+
+/// Compares without stopping at the first difference.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn handle(token: &Secret, d: &Deliveries, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        None => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "missing `Authorization: Bearer <token>`",
+            );
+        }
+        Some(t) if !same(t.as_bytes(), token.expose()) => {
+            return error(StatusCode::FORBIDDEN, "wrong admin token");
+        }
+        Some(_) => {}
+    }
+    let path: Vec<&str> = req.uri().path().trim_matches('/').split('/').collect();
+    let query = req.uri().query().unwrap_or_default().to_string();
+    let result = match (req.method().clone(), path.as_slice()) {
+        (Method::GET, ["api", "targets"]) => list_targets(d).await,
+        (Method::GET, ["api", "targets", name]) => one_target(d, name).await,
+        (Method::POST, ["api", "targets", name, action]) => target_action(d, name, action).await,
+        (Method::GET, ["api", "deliveries"]) => list_deliveries(d, &query).await,
+        (Method::POST, ["api", "deliveries", id, "replay"]) => {
+            let id = id.to_string();
+            let n = d
+                .outbox()
+                .with(move |c| state::replay(c, Some(&id), None, now()))
+                .await;
+            n.map(|n| {
+                d.wake();
+                if n == 0 {
+                    error(StatusCode::NOT_FOUND, "no dead delivery with that id")
+                } else {
+                    answer(StatusCode::OK, json!({ "replayed": n }))
+                }
+            })
+        }
+        _ => Ok(error(
+            StatusCode::NOT_FOUND,
+            format!("no admin call {} {}", req.method(), req.uri().path()),
+        )),
+    };
+    result.unwrap_or_else(|e| error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+async fn describe(d: &Deliveries, t: &Target, attempts: u32) -> Result<Value, OutboxError> {
+    let name = t.name.clone();
+    let (st, stats, recent) = d
+        .outbox()
+        .with(move |c| {
+            Ok((
+                state::state(c, &name)?,
+                state::stats(c, &name)?,
+                state::recent_attempts(c, &name, attempts)?,
+            ))
+        })
+        .await?;
+    let mut v = json!({
+        "name": t.name,
+        "url": t.url,
+        "events": t.events,
+        "signed": t.signing.is_some(),
+        "state": st,
+        "stats": stats,
+    });
+    if attempts > 0 {
+        v["recent_attempts"] = json!(recent);
+    }
+    Ok(v)
+}
+
+async fn list_targets(d: &Deliveries) -> Result<Response<Full<Bytes>>, OutboxError> {
+    let mut out = Vec::new();
+    for t in d.targets() {
+        out.push(describe(d, t, 0).await?);
+    }
+    Ok(answer(StatusCode::OK, json!({ "targets": out })))
+}
+
+async fn one_target(d: &Deliveries, name: &str) -> Result<Response<Full<Bytes>>, OutboxError> {
+    match d.target(name) {
+        Some(t) => Ok(answer(StatusCode::OK, describe(d, t, 50).await?)),
+        None => Ok(error(StatusCode::NOT_FOUND, format!("no target '{name}'"))),
+    }
+}
+
+async fn target_action(
+    d: &Deliveries,
+    name: &str,
+    action: &str,
+) -> Result<Response<Full<Bytes>>, OutboxError> {
+    if d.target(name).is_none() {
+        return Ok(error(StatusCode::NOT_FOUND, format!("no target '{name}'")));
+    }
+    let owned = name.to_string();
+    let body = match action {
+        "pause" | "resume" => {
+            let paused = action == "pause";
+            d.outbox()
+                .with(move |c| state::set_paused(c, &owned, paused))
+                .await?;
+            d.publish_state(name).await;
+            d.wake();
+            let st = d.outbox().with({
+                let n = name.to_string();
+                move |c| state::state(c, &n)
+            });
+            json!({ "target": name, "state": st.await? })
+        }
+        "test" => json!({ "target": name, "delivery": d.send_test(name).await? }),
+        "replay" => {
+            let n = d
+                .outbox()
+                .with(move |c| state::replay(c, None, Some(&owned), now()))
+                .await?;
+            d.wake();
+            json!({ "target": name, "replayed": n })
+        }
+        other => {
+            return Ok(error(
+                StatusCode::NOT_FOUND,
+                format!("unknown action '{other}' (pause, resume, test, replay)"),
+            ));
+        }
+    };
+    Ok(answer(StatusCode::OK, body))
+}
+
+async fn list_deliveries(
+    d: &Deliveries,
+    query: &str,
+) -> Result<Response<Full<Bytes>>, OutboxError> {
+    let param = |key: &str| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.to_string())
+    };
+    let (st, target) = (param("state"), param("target"));
+    if let Some(s) = st
+        .as_deref()
+        .filter(|s| !["pending", "delivered", "dead"].contains(s))
+    {
+        return Ok(error(
+            StatusCode::BAD_REQUEST,
+            format!("state '{s}' is not one of pending, delivered, dead"),
+        ));
+    }
+    let limit = match param("limit").map(|l| l.parse::<u32>()) {
+        None => 100,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => {
+            return Ok(error(
+                StatusCode::BAD_REQUEST,
+                "limit must be a number from 1 to 1000",
+            ));
+        }
+    };
+    let rows = d
+        .outbox()
+        .with(move |c| state::deliveries(c, st.as_deref(), target.as_deref(), limit))
+        .await?;
+    Ok(answer(StatusCode::OK, json!({ "deliveries": rows })))
+}

@@ -1,0 +1,225 @@
+//! Operator views and actions on targets and deliveries, as queries on the outbox: state
+//! (active, paused, disabled by a 410, degraded), statistics, recent attempts, pause, resume,
+//! replay.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+/// A target's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetState {
+    /// Deliveries flow.
+    Active,
+    /// Held by the operator; deliveries wait.
+    Paused,
+    /// The receiver answered 410 Gone; deliveries wait until the operator resumes it.
+    Disabled,
+    /// Active, but its recent attempts mostly fail.
+    Degraded,
+}
+
+/// Consecutive failed attempts after which an active target counts as degraded.
+pub const DEGRADED_AFTER: i64 = 3;
+
+/// Per-target numbers, as operators expect them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// Deliveries delivered.
+    pub delivered: i64,
+    /// Deliveries given up on (dead).
+    pub failed: i64,
+    /// Deliveries waiting (first try or a retry).
+    pub pending: i64,
+    /// delivered / (delivered + failed), when any finished.
+    pub success_rate: Option<f64>,
+    /// Unix ms of the last successful attempt.
+    pub last_delivery_ms: Option<i64>,
+    /// Failed attempts since the last success.
+    pub consecutive_failures: i64,
+}
+
+/// One logged attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct AttemptView {
+    /// Unix ms.
+    pub at_ms: i64,
+    /// Delivery id (its `webhook-id`).
+    pub delivery: String,
+    /// `success` or `failed`.
+    pub status: &'static str,
+    /// HTTP status, if the receiver answered.
+    pub http_status: Option<u16>,
+    /// Milliseconds.
+    pub duration_ms: i64,
+    /// Payload bytes.
+    pub request_bytes: i64,
+    /// Start of the answer.
+    pub response_excerpt: String,
+    /// What went wrong.
+    pub error: Option<String>,
+}
+
+/// One stored delivery.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryView {
+    /// Id.
+    pub id: String,
+    /// Target.
+    pub target: String,
+    /// Event type.
+    pub event_type: String,
+    /// Plugin.
+    pub plugin: String,
+    /// pending, delivered or dead.
+    pub state: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// Unix ms.
+    pub created_ms: i64,
+    /// Unix ms of the next attempt (pending).
+    pub next_attempt_ms: i64,
+    /// Last error.
+    pub last_error: Option<String>,
+}
+
+/// The state of `target`.
+pub fn state(conn: &Connection, target: &str) -> rusqlite::Result<TargetState> {
+    let row: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT paused, disabled FROM target_state WHERE target = ?1",
+            [target],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(match row {
+        Some((1, _)) => TargetState::Paused,
+        Some((_, 1)) => TargetState::Disabled,
+        _ if stats(conn, target)?.consecutive_failures >= DEGRADED_AFTER => TargetState::Degraded,
+        _ => TargetState::Active,
+    })
+}
+
+/// Statistics of `target`.
+pub fn stats(conn: &Connection, target: &str) -> rusqlite::Result<Stats> {
+    let count = |state: &str| -> rusqlite::Result<i64> {
+        conn.query_row(
+            "SELECT count(*) FROM deliveries WHERE target = ?1 AND state = ?2",
+            params![target, state],
+            |r| r.get(0),
+        )
+    };
+    let (delivered, failed, pending) = (count("delivered")?, count("dead")?, count("pending")?);
+    let last_delivery_ms: Option<i64> = conn.query_row(
+        "SELECT max(at_ms) FROM attempts WHERE target = ?1 AND http_status BETWEEN 200 AND 299",
+        [target],
+        |r| r.get(0),
+    )?;
+    let consecutive_failures: i64 = conn.query_row(
+        "SELECT count(*) FROM attempts WHERE target = ?1 AND at_ms > ?2",
+        params![target, last_delivery_ms.unwrap_or(0)],
+        |r| r.get(0),
+    )?;
+    let finished = delivered + failed;
+    Ok(Stats {
+        delivered,
+        failed,
+        pending,
+        success_rate: (finished > 0).then(|| delivered as f64 / finished as f64),
+        last_delivery_ms,
+        consecutive_failures,
+    })
+}
+
+/// The most recent attempts on `target`, newest first.
+pub fn recent_attempts(
+    conn: &Connection,
+    target: &str,
+    limit: u32,
+) -> rusqlite::Result<Vec<AttemptView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at_ms, delivery, http_status, duration_ms, request_bytes, response_excerpt, error
+         FROM attempts WHERE target = ?1 ORDER BY at_ms DESC, id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![target, limit], |r| {
+        let http_status: Option<u16> = r.get(2)?;
+        Ok(AttemptView {
+            at_ms: r.get(0)?,
+            delivery: r.get(1)?,
+            status: if http_status.is_some_and(|s| (200..300).contains(&s)) {
+                "success"
+            } else {
+                "failed"
+            },
+            http_status,
+            duration_ms: r.get(3)?,
+            request_bytes: r.get(4)?,
+            response_excerpt: r.get(5)?,
+            error: r.get(6)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Deliveries, newest first, filtered by state and target.
+pub fn deliveries(
+    conn: &Connection,
+    state: Option<&str>,
+    target: Option<&str>,
+    limit: u32,
+) -> rusqlite::Result<Vec<DeliveryView>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, target, event_type, plugin, state, attempts, created_ms, next_attempt_ms, last_error
+         FROM deliveries WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR target = ?2)
+         ORDER BY created_ms DESC LIMIT ?3",
+    )?;
+    let rows = stmt.query_map(params![state, target, limit], |r| {
+        Ok(DeliveryView {
+            id: r.get(0)?,
+            target: r.get(1)?,
+            event_type: r.get(2)?,
+            plugin: r.get(3)?,
+            state: r.get(4)?,
+            attempts: r.get(5)?,
+            created_ms: r.get(6)?,
+            next_attempt_ms: r.get(7)?,
+            last_error: r.get(8)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Pauses (`true`) or resumes (`false`) a target; resuming also re-enables one a 410 disabled.
+pub fn set_paused(conn: &Connection, target: &str, paused: bool) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO target_state (target, paused, disabled) VALUES (?1, ?2, 0)
+         ON CONFLICT (target) DO UPDATE SET paused = ?2, disabled = CASE WHEN ?2 = 0 THEN 0 ELSE disabled END",
+        params![target, paused],
+    )?;
+    Ok(())
+}
+
+/// Marks a target disabled (it answered 410 Gone).
+pub fn disable(conn: &Connection, target: &str, reason: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO target_state (target, disabled, reason) VALUES (?1, 1, ?2)
+         ON CONFLICT (target) DO UPDATE SET disabled = 1, reason = ?2",
+        params![target, reason],
+    )?;
+    Ok(())
+}
+
+/// Puts dead deliveries back in the queue, due now, with a fresh retry budget: one by id, or
+/// all of a target's. Returns how many.
+pub fn replay(
+    conn: &Connection,
+    id: Option<&str>,
+    target: Option<&str>,
+    now_ms: i64,
+) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_ms = ?3
+         WHERE state = 'dead' AND (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR target = ?2)",
+        params![id, target, now_ms],
+    )
+}
