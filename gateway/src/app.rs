@@ -21,8 +21,9 @@ pub async fn serve(config: Config, config_path: Option<PathBuf>) -> anyhow::Resu
         // Secrets are read now, so a missing one stops startup with its key.
         config.policy(name)?;
     }
-    let deliveries =
-        Deliveries::start(&config, metrics.own.clone()).context("starting deliveries")?;
+    let deliveries = Deliveries::start(&config, metrics.own.clone())
+        .await
+        .context("starting deliveries")?;
     for name in config.targets.keys() {
         deliveries.publish_state(name).await;
     }

@@ -18,7 +18,7 @@ mod secret;
 mod targets;
 
 pub use secret::{Secret, SecretRef};
-pub use targets::{AuthConfig, TargetConfig, subscribes};
+pub use targets::{AuthConfig, InitialState, TargetConfig, subscribes};
 
 use crate::ingress::verify::Scheme;
 use bytesize::ByteSize;

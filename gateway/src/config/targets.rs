@@ -39,6 +39,48 @@ pub struct TargetConfig {
     /// Sign with Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
     /// `webhook-signature`); the secret is `whsec_` + base64.
     pub signing_secret: Option<SecretRef>,
+    /// At most this many attempts per period: `"1/s"`, `"30/m"`, `"100/h"`.
+    #[serde(default, deserialize_with = "rate")]
+    pub rate_limit: Option<Duration>,
+    /// A minijinja template that renders the body sent to this target from the delivery:
+    /// `body` (the delivery's JSON, or its text), `event_type`, `plugin`, `id`.
+    pub template: Option<String>,
+    /// State on first start (`active` or `paused`); afterwards the operator's last choice holds.
+    #[serde(default)]
+    pub state: InitialState,
+}
+
+/// A target's state on first start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InitialState {
+    /// Deliveries flow.
+    #[default]
+    Active,
+    /// Deliveries wait until resumed.
+    Paused,
+}
+
+/// `"N/s"` and friends, as the minimum interval between attempts.
+fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    let bad = || {
+        serde::de::Error::custom(format!(
+            "{text:?} is not a rate like \"1/s\", \"30/m\" or \"100/h\""
+        ))
+    };
+    let (count, per) = text.split_once('/').ok_or_else(bad)?;
+    let count: u32 = count.trim().parse().map_err(|_| bad())?;
+    let period = match per.trim() {
+        "s" => Duration::from_secs(1),
+        "m" => Duration::from_secs(60),
+        "h" => Duration::from_secs(3600),
+        _ => return Err(bad()),
+    };
+    if count == 0 {
+        return Err(bad());
+    }
+    Ok(Some(period / count))
 }
 
 /// Outbound authentication.
@@ -138,6 +180,11 @@ impl TargetConfig {
         }
         if self.timeout.is_zero() {
             return Err(("timeout", "must be greater than 0".into()));
+        }
+        if let Some(template) = &self.template {
+            minijinja::Environment::new()
+                .template_from_str(template)
+                .map_err(|e| ("template", e.to_string()))?;
         }
         if self.events.is_empty() {
             return Err((

@@ -13,7 +13,7 @@ pub use outbox::{NewDelivery, Outbox, OutboxError};
 pub use retry::{AttemptResult, Decision, Policy, decide, parse_retry_after};
 pub use target::Target;
 
-use crate::config::{Config, ConfigError, subscribes};
+use crate::config::{Config, ConfigError, InitialState, subscribes};
 use crate::metrics::GatewayMetrics;
 use crate::outcome::Delivery;
 use std::collections::BTreeMap;
@@ -42,13 +42,34 @@ pub enum DeliveryError {
 impl Deliveries {
     /// Opens the outbox in `server.data_dir`, builds the targets and starts the workers;
     /// deliveries left pending by a previous run are sent again (same `webhook-id`).
-    pub fn start(config: &Config, metrics: GatewayMetrics) -> Result<Arc<Self>, DeliveryError> {
+    pub async fn start(
+        config: &Config,
+        metrics: GatewayMetrics,
+    ) -> Result<Arc<Self>, DeliveryError> {
         let targets = config
             .targets
             .iter()
             .map(|(name, c)| Ok((name.clone(), Arc::new(Target::build(name, c)?))))
             .collect::<Result<BTreeMap<_, _>, ConfigError>>()?;
         let outbox = Outbox::open(&config.server.data_dir)?;
+        let paused: Vec<String> = config
+            .targets
+            .iter()
+            .filter(|(_, t)| t.state == InitialState::Paused)
+            .map(|(n, _)| n.clone())
+            .collect();
+        outbox
+            .with(move |conn| {
+                for name in paused {
+                    // Only on first start: the operator's later choice is kept.
+                    conn.execute(
+                        "INSERT OR IGNORE INTO target_state (target, paused) VALUES (?1, 1)",
+                        [name],
+                    )?;
+                }
+                Ok(())
+            })
+            .await?;
         let deliveries = Arc::new(Deliveries {
             targets,
             outbox,
@@ -85,12 +106,18 @@ impl Deliveries {
                 );
             }
             for target in chosen {
+                let id = new_id();
+                let body = target.render(&id, &d.event_type, plugin, &d.body).unwrap_or_else(|e| {
+                    // Sent as the plugin produced it rather than lost; the log says why.
+                    tracing::error!(target = %target.name, "body template failed, sending the body unrendered: {e}");
+                    d.body.clone()
+                });
                 rows.push(NewDelivery {
-                    id: new_id(),
+                    id,
                     target: target.name.clone(),
                     event_type: d.event_type.clone(),
                     plugin: plugin.to_string(),
-                    body: d.body.clone(),
+                    body,
                     headers: d.headers.clone(),
                     idempotency_key: d.idempotency_key.clone(),
                 });

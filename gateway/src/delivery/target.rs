@@ -25,6 +25,10 @@ pub struct Target {
     pub signing: Option<SigningKey>,
     /// The HTTP client: timeout, TLS verification, no redirects.
     pub client: reqwest::Client,
+    /// Renders the body sent to this target, if configured.
+    pub template: Option<minijinja::Environment<'static>>,
+    /// Minimum interval between attempt starts, and when the next may start.
+    pub pace: Option<(std::time::Duration, std::sync::Mutex<std::time::Instant>)>,
 }
 
 /// Most of a response body kept for the attempt log.
@@ -116,7 +120,59 @@ impl Target {
             },
             signing,
             client,
+            template: c
+                .template
+                .as_ref()
+                .map(|t| {
+                    let mut env = minijinja::Environment::new();
+                    env.add_template_owned("body", t.clone())
+                        .map_err(|e| key("template", e.to_string()))?;
+                    Ok(env)
+                })
+                .transpose()?,
+            pace: c
+                .rate_limit
+                .map(|every| (every, std::sync::Mutex::new(std::time::Instant::now()))),
         })
+    }
+}
+
+impl Target {
+    /// The body to send for a delivery: the template's rendering, or the body as it is.
+    pub fn render(
+        &self,
+        id: &str,
+        event_type: &str,
+        plugin: &str,
+        body: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        let Some(env) = &self.template else {
+            return Ok(body.to_vec());
+        };
+        let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(body).into_owned())
+        });
+        let template = env.get_template("body").map_err(|e| e.to_string())?;
+        template
+            .render(minijinja::context! { body => value, event_type => event_type, plugin => plugin, id => id })
+            .map(String::into_bytes)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Whether the rate limit lets an attempt start now (and if so, books the slot).
+    pub fn may_start(&self) -> bool {
+        let Some((every, next)) = &self.pace else {
+            return true;
+        };
+        let mut next = next
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        if now < *next {
+            return false;
+        }
+        *next = now + *every;
+        true
     }
 }
 

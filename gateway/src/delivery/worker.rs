@@ -48,6 +48,17 @@ pub fn spawn(d: Arc<Deliveries>) {
                 }
             };
             for item in due {
+                if in_flight
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .contains(&item.id)
+                {
+                    continue;
+                }
+                // Over its rate limit: stays pending for a later pass.
+                if d.targets.get(&item.target).is_some_and(|t| !t.may_start()) {
+                    continue;
+                }
                 if !in_flight
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)

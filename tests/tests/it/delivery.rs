@@ -423,3 +423,162 @@ fn kill_9_with_deliveries_pending_loses_none() {
         );
     }
 }
+
+#[test]
+fn a_rate_limit_spaces_attempts() {
+    let rx = Receiver::start(vec![]);
+    let g = gateway(target("rx", &rx, "rate_limit = \"2/s\""));
+    for i in 0..4 {
+        deliver(&g, &format!(r#"{{"n":{i}}}"#));
+    }
+    assert!(rx.wait_for(4, WAIT), "{}", g.logs());
+    let got = rx.received();
+    let spread = got[3].at.duration_since(got[0].at);
+    assert!(
+        spread >= Duration::from_millis(1400),
+        "4 deliveries at 2/s took {spread:?}"
+    );
+}
+
+#[test]
+fn a_template_renders_the_targets_format() {
+    let rx = Receiver::start(vec![]);
+    let template =
+        r#"template = '{"text": "{{ event_type }}: {{ body.alert }}", "id": "{{ id }}"}'"#;
+    let g = gateway(target("slack", &rx, template));
+    deliver(&g, r#"{"alert":"disk full"}"#);
+    assert!(rx.wait_for(1, WAIT), "{}", g.logs());
+    let got = &rx.received()[0];
+    let body: serde_json::Value = serde_json::from_slice(&got.body).expect("rendered JSON");
+    assert_eq!(body["text"], "test.event: disk full");
+    assert_eq!(body["id"].as_str(), got.header("webhook-id"));
+}
+
+#[test]
+fn a_target_can_start_paused() {
+    let rx = Receiver::start(vec![]);
+    let g = gateway(target("rx", &rx, "state = \"paused\""));
+    assert_eq!(g.admin("GET", "/api/targets/rx").json()["state"], "paused");
+    deliver(&g, "{}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(rx.received().is_empty());
+    g.admin("POST", "/api/targets/rx/resume");
+    assert!(rx.wait_for(1, WAIT), "{}", g.logs());
+}
+
+/// An HTTPS receiver with a self-signed certificate (openssl + Python's ssl module).
+struct TlsReceiver {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TlsReceiver {
+    fn start() -> TlsReceiver {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cert, key, log) = (
+            dir.path().join("c.pem"),
+            dir.path().join("k.pem"),
+            dir.path().join("got"),
+        );
+        let made = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+            ])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let script = "import http.server, ssl, sys\n\
+            class H(http.server.BaseHTTPRequestHandler):\n\
+            \x20   def do_POST(self):\n\
+            \x20       self.rfile.read(int(self.headers.get('content-length', 0)))\n\
+            \x20       open(sys.argv[3], 'a').write('got\\n')\n\
+            \x20       self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')\n\
+            \x20   def log_message(self, *a): pass\n\
+            s = http.server.HTTPServer(('127.0.0.1', 0), H)\n\
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[1], sys.argv[2])\n\
+            s.socket = ctx.wrap_socket(s.socket, server_side=True)\n\
+            print(s.server_address[1], flush=True)\n\
+            s.serve_forever()\n";
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", script])
+            .args([&cert, &key, &log])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().expect("stdout")),
+            &mut line,
+        )
+        .expect("port");
+        let port = line.trim().parse().expect("port number");
+        TlsReceiver {
+            child,
+            port,
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn received(&self) -> usize {
+        std::fs::read_to_string(&self.log)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for TlsReceiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_self_signed_certificate_is_refused_unless_verification_is_off() {
+    let tls = TlsReceiver::start();
+    let url = format!("https://127.0.0.1:{}/hook", tls.port);
+    let g = gateway(format!(
+        "[targets.strict]\nurl = \"{url}\"\nretries = 0\n\n[targets.lax]\nurl = \"{url}\"\nretries = 0\nverify_tls = false\n"
+    ));
+    deliver(&g, "{}");
+    assert!(
+        g.wait_until(WAIT, |g| deliveries(g, "lax", "delivered") == 1.0),
+        "{}",
+        g.logs()
+    );
+    assert!(
+        g.wait_until(WAIT, |g| deliveries(g, "strict", "dead") == 1.0),
+        "{}",
+        g.logs()
+    );
+    assert_eq!(
+        tls.received(),
+        1,
+        "only the target that skips verification got through"
+    );
+    let strict = g.admin("GET", "/api/targets/strict").json();
+    let error = strict["recent_attempts"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+}
