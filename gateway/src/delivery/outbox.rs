@@ -230,28 +230,39 @@ impl Outbox {
 
 fn run(mut conn: Connection, rx: mpsc::Receiver<Command>) {
     while let Ok(first) = rx.recv() {
-        // Group commit: every enqueue waiting now goes into one transaction.
-        let mut batch = Vec::new();
+        // Group commit: every enqueue and attempt record waiting now goes into one
+        // transaction, so one fsync covers many requests.
+        let mut enqueues = Vec::new();
+        let mut records = Vec::new();
         let mut other = Vec::new();
-        match first {
-            Command::Enqueue(d, r) => batch.push((d, r)),
-            c => other.push(c),
-        }
-        while let Ok(more) = rx.try_recv() {
-            match more {
-                Command::Enqueue(d, r) => batch.push((d, r)),
+        for command in std::iter::once(first).chain(std::iter::from_fn(|| rx.try_recv().ok())) {
+            match command {
+                Command::Enqueue(d, r) => enqueues.push((d, r)),
+                Command::Record {
+                    attempt,
+                    next,
+                    reply,
+                } => records.push((attempt, next, reply)),
                 c => other.push(c),
             }
         }
-        if !batch.is_empty() {
-            let result = insert(&mut conn, batch.iter().flat_map(|(d, _)| d.iter()));
-            for (_, reply) in batch {
-                let _ = reply.send(
-                    result
-                        .as_ref()
-                        .map(|_| ())
-                        .map_err(|e| OutboxError(e.to_string())),
-                );
+        if !enqueues.is_empty() || !records.is_empty() {
+            let result = write(
+                &mut conn,
+                enqueues.iter().flat_map(|(d, _)| d.iter()),
+                records.iter().map(|(a, n, _)| (a, *n)),
+            );
+            let reply = || {
+                result
+                    .as_ref()
+                    .map(|_| ())
+                    .map_err(|e| OutboxError(e.to_string()))
+            };
+            for (_, r) in enqueues {
+                let _ = r.send(reply());
+            }
+            for (_, _, r) in records {
+                let _ = r.send(reply());
             }
         }
         for command in other {
@@ -260,38 +271,47 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Command>) {
     }
 }
 
-fn insert<'a>(
+fn write<'a>(
     conn: &mut Connection,
     deliveries: impl Iterator<Item = &'a NewDelivery>,
+    attempts: impl Iterator<Item = (&'a Attempt, Next)>,
 ) -> Result<(), rusqlite::Error> {
     let tx = conn.transaction()?;
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT OR IGNORE INTO deliveries
-             (id, target, event_type, plugin, body, headers, idempotency_key, created_ms, next_attempt_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-        )?;
-        let now = now_ms();
-        for d in deliveries {
-            let headers = serde_json::to_string(&d.headers).unwrap_or_else(|_| "[]".into());
-            stmt.execute(params![
-                d.id,
-                d.target,
-                d.event_type,
-                d.plugin,
-                d.body,
-                headers,
-                d.idempotency_key,
-                now
-            ])?;
-        }
+    insert(&tx, deliveries)?;
+    for (attempt, next) in attempts {
+        record(&tx, attempt, next)?;
     }
     tx.commit()
 }
 
+fn insert<'a>(
+    tx: &Connection,
+    deliveries: impl Iterator<Item = &'a NewDelivery>,
+) -> Result<(), rusqlite::Error> {
+    let mut stmt = tx.prepare_cached(
+            "INSERT OR IGNORE INTO deliveries
+             (id, target, event_type, plugin, body, headers, idempotency_key, created_ms, next_attempt_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        )?;
+    let now = now_ms();
+    for d in deliveries {
+        let headers = serde_json::to_string(&d.headers).unwrap_or_else(|_| "[]".into());
+        stmt.execute(params![
+            d.id,
+            d.target,
+            d.event_type,
+            d.plugin,
+            d.body,
+            headers,
+            d.idempotency_key,
+            now
+        ])?;
+    }
+    Ok(())
+}
+
 fn handle(conn: &mut Connection, command: Command) {
     match command {
-        Command::Enqueue(..) => {}
         Command::Due {
             limit,
             now_ms,
@@ -299,13 +319,7 @@ fn handle(conn: &mut Connection, command: Command) {
         } => {
             let _ = reply.send(due(conn, limit, now_ms).map_err(Into::into));
         }
-        Command::Record {
-            attempt,
-            next,
-            reply,
-        } => {
-            let _ = reply.send(record(conn, &attempt, next).map_err(Into::into));
-        }
+        Command::Enqueue(..) | Command::Record { .. } => {}
         Command::Counts(reply) => {
             let result = (|| {
                 let mut stmt =
@@ -340,8 +354,7 @@ fn due(conn: &Connection, limit: u32, now_ms: i64) -> Result<Vec<Due>, rusqlite:
     rows.collect()
 }
 
-fn record(conn: &mut Connection, a: &Attempt, next: Next) -> Result<(), rusqlite::Error> {
-    let tx = conn.transaction()?;
+fn record(tx: &Connection, a: &Attempt, next: Next) -> Result<(), rusqlite::Error> {
     tx.execute(
         "INSERT INTO attempts (delivery, target, at_ms, http_status, duration_ms, request_bytes, response_excerpt, error)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -356,7 +369,7 @@ fn record(conn: &mut Connection, a: &Attempt, next: Next) -> Result<(), rusqlite
         "UPDATE deliveries SET state = ?2, attempts = attempts + 1, next_attempt_ms = ?3, last_error = ?4 WHERE id = ?1",
         params![a.delivery, state, next_ms, a.error],
     )?;
-    tx.commit()
+    Ok(())
 }
 
 #[cfg(test)]

@@ -39,6 +39,10 @@ pub fn spawn(d: Arc<Deliveries>) {
                             .set(n);
                     }
                 }
+                // Degraded is computed from recent attempts; refreshed here, not per attempt.
+                for target in d.targets.keys() {
+                    d.publish_state(target).await;
+                }
             }
             let due = match d.outbox.due(CONCURRENCY as u32 * 2).await {
                 Ok(due) => due,
@@ -144,7 +148,6 @@ async fn attempt(d: &Deliveries, item: Due) {
         next,
     )
     .await;
-    d.publish_state(&target.name).await;
     if decision == Decision::DisableTarget {
         let name = target.name.clone();
         let result = d
