@@ -231,13 +231,18 @@ impl Gateway {
 
     /// An admin API call with the token `admin-t0ken` (the tests' `[admin]` section).
     pub fn admin(&self, method: &str, path: &str) -> HttpResponse {
+        self.admin_with(method, path, b"")
+    }
+
+    /// An admin API call with a body.
+    pub fn admin_with(&self, method: &str, path: &str, body: &[u8]) -> HttpResponse {
         let addr = self.admin.expect("this gateway has an [admin] section");
         request(
             addr,
             method,
             path,
             &[("Authorization", "Bearer admin-t0ken")],
-            b"",
+            body,
         )
     }
 

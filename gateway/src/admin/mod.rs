@@ -7,14 +7,16 @@
 //! | `POST /api/targets/{name}/pause` / `resume` | hold / release its deliveries |
 //! | `POST /api/targets/{name}/test` | send a test delivery through the real pipeline |
 //! | `POST /api/targets/{name}/replay` | requeue all its dead deliveries |
+//! | `GET /api/targets/{name}/secret` | its signing secrets, current first |
+//! | `POST /api/targets/{name}/secret/rotate` | new generated secret; `{"grace": "24h"}` keeps the old one signing that long |
 //! | `GET /api/deliveries?state=dead&target=t&limit=100` | stored deliveries |
 //! | `POST /api/deliveries/{id}/replay` | requeue one dead delivery |
 
 use crate::config::Secret;
-use crate::delivery::{Deliveries, OutboxError, Target, state};
+use crate::delivery::{Deliveries, DeliveryError, OutboxError, SigningSecret, Target, state};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -89,6 +91,11 @@ async fn handle(token: &Secret, d: &Deliveries, req: Request<Incoming>) -> Respo
     let result = match (req.method().clone(), path.as_slice()) {
         (Method::GET, ["api", "targets"]) => list_targets(d).await,
         (Method::GET, ["api", "targets", name]) => one_target(d, name).await,
+        (Method::GET, ["api", "targets", name, "secret"]) => Ok(secret(d, name)),
+        (Method::POST, ["api", "targets", name, "secret", "rotate"]) => {
+            let name = name.to_string();
+            Ok(rotate(d, &name, req.into_body()).await)
+        }
         (Method::POST, ["api", "targets", name, action]) => target_action(d, name, action).await,
         (Method::GET, ["api", "deliveries"]) => list_deliveries(d, &query).await,
         (Method::POST, ["api", "deliveries", id, "replay"]) => {
@@ -138,12 +145,25 @@ async fn describe(d: &Deliveries, t: &Target, attempts: u32) -> Result<Value, Ou
         "events": t.events,
         "signed": t.signing.is_some(),
         "state": st,
+        "circuit": circuit(t),
         "stats": stats,
     });
     if attempts > 0 {
         v["recent_attempts"] = json!(recent);
     }
     Ok(v)
+}
+
+/// `{"open": false}`, or open with the milliseconds until the next probe may go.
+fn circuit(t: &Target) -> Value {
+    let breaker = t.breaker();
+    match breaker.open_until() {
+        None => json!({ "open": false }),
+        Some(until) => json!({
+            "open": true,
+            "next_probe_in_ms": until.saturating_duration_since(std::time::Instant::now()).as_millis() as u64,
+        }),
+    }
 }
 
 async fn list_targets(d: &Deliveries) -> Result<Response<Full<Bytes>>, OutboxError> {
@@ -201,6 +221,77 @@ async fn target_action(
         }
     };
     Ok(answer(StatusCode::OK, body))
+}
+
+fn secrets_json(secrets: &[SigningSecret]) -> Value {
+    json!(
+        secrets
+            .iter()
+            .map(|s| json!({ "secret": s.text, "expires_ms": s.expires_ms }))
+            .collect::<Vec<_>>()
+    )
+}
+
+fn secret(d: &Deliveries, name: &str) -> Response<Full<Bytes>> {
+    let Some(t) = d.target(name) else {
+        return error(StatusCode::NOT_FOUND, format!("no target '{name}'"));
+    };
+    let Some(signing) = &t.signing else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("target '{name}' does not sign (no signing_secret)"),
+        );
+    };
+    let source = if signing.generated {
+        "generated"
+    } else {
+        "config"
+    };
+    answer(
+        StatusCode::OK,
+        json!({ "target": name, "source": source, "secrets": secrets_json(&signing.secrets()) }),
+    )
+}
+
+/// Most of a rotate request's body read.
+const MAX_BODY: usize = 4096;
+
+async fn rotate(d: &Deliveries, name: &str, body: Incoming) -> Response<Full<Bytes>> {
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("body: {e}")),
+    };
+    let grace = if body.iter().all(u8::is_ascii_whitespace) {
+        std::time::Duration::from_secs(24 * 3600)
+    } else {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Rotate {
+            #[serde(with = "humantime_serde")]
+            grace: std::time::Duration,
+        }
+        match serde_json::from_slice::<Rotate>(&body) {
+            Ok(r) => r.grace,
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("expected {{\"grace\": \"24h\"}}: {e}"),
+                );
+            }
+        }
+    };
+    match d.rotate_secret(name, grace).await {
+        Ok(Some(secrets)) => answer(
+            StatusCode::OK,
+            json!({ "target": name, "source": "generated", "secrets": secrets_json(&secrets) }),
+        ),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            format!("no target '{name}' that signs"),
+        ),
+        Err(e @ DeliveryError::Secret { .. }) => error(StatusCode::CONFLICT, e.to_string()),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
 }
 
 async fn list_deliveries(

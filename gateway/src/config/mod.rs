@@ -18,7 +18,9 @@ mod secret;
 mod targets;
 
 pub use secret::{Secret, SecretRef};
-pub use targets::{AuthConfig, InitialState, TargetConfig, subscribes};
+pub use targets::{
+    AuthConfig, BreakerConfig, InitialState, SigningSecret, TargetConfig, subscribes,
+};
 
 use crate::ingress::verify::Scheme;
 use bytesize::ByteSize;
@@ -118,6 +120,21 @@ pub struct ServerConfig {
     pub poll_interval: Duration,
     /// Durable state: the delivery outbox (`outbox.sqlite3`).
     pub data_dir: PathBuf,
+    /// When an accepted delivery counts as stored: `full` (fsync before the answer; survives
+    /// power loss) or `normal` (written to the OS before the answer; survives a crash or
+    /// kill -9 of the gateway, not of the machine).
+    pub outbox_sync: OutboxSync,
+}
+
+/// How hard the outbox commits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxSync {
+    /// fsync on every group commit.
+    #[default]
+    Full,
+    /// No fsync on commit (SQLite WAL, `synchronous = NORMAL`).
+    Normal,
 }
 
 impl Default for ServerConfig {
@@ -131,6 +148,7 @@ impl Default for ServerConfig {
             cache_dir: PathBuf::from(".hookgate-cache"),
             poll_interval: Duration::from_secs(2),
             data_dir: PathBuf::from("hookgate-data"),
+            outbox_sync: OutboxSync::Full,
         }
     }
 }

@@ -37,8 +37,12 @@ pub struct TargetConfig {
     #[serde(default = "everything")]
     pub events: Vec<String>,
     /// Sign with Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
-    /// `webhook-signature`); the secret is `whsec_` + base64.
-    pub signing_secret: Option<SecretRef>,
+    /// `webhook-signature`): a `whsec_` + base64 secret from the environment or a file, or
+    /// `"generate"` for one the gateway makes, keeps in the outbox and rotates on request.
+    pub signing_secret: Option<SigningSecret>,
+    /// The circuit breaker that holds deliveries while the receiver keeps failing.
+    #[serde(default)]
+    pub breaker: BreakerConfig,
     /// At most this many attempts per period: `"1/s"`, `"30/m"`, `"100/h"`.
     #[serde(default, deserialize_with = "rate")]
     pub rate_limit: Option<Duration>,
@@ -48,6 +52,52 @@ pub struct TargetConfig {
     /// State on first start (`active` or `paused`); afterwards the operator's last choice holds.
     #[serde(default)]
     pub state: InitialState,
+}
+
+/// Where a target's signing secret comes from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "\"generate\", { env = \"VAR\" } or { file = \"path\" }"
+)]
+pub enum SigningSecret {
+    /// Made by the gateway on first start, kept in the outbox, rotated by the admin API.
+    Generated(Generate),
+    /// The operator's, from the environment or a file.
+    Configured(SecretRef),
+}
+
+/// The word `generate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Generate {
+    /// `"generate"`.
+    Generate,
+}
+
+/// `[targets.<name>.breaker]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Consecutive failed attempts that open the breaker; 0 turns it off.
+    #[serde(default = "three")]
+    pub after: u32,
+    /// How long it stays open before one attempt probes; doubles with each failed probe.
+    #[serde(default = "thirty_seconds", with = "humantime_serde")]
+    pub cooldown: Duration,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            after: three(),
+            cooldown: thirty_seconds(),
+        }
+    }
+}
+
+fn three() -> u32 {
+    3
 }
 
 /// A target's state on first start.

@@ -2,8 +2,10 @@
 //! the sender is answered, then sent by workers with retries. Knows targets and queued
 //! deliveries, not plugins.
 
+mod breaker;
 mod outbox;
 mod retry;
+mod secrets;
 mod sign;
 pub mod state;
 mod target;
@@ -11,6 +13,7 @@ mod worker;
 
 pub use outbox::{NewDelivery, Outbox, OutboxError};
 pub use retry::{AttemptResult, Decision, Policy, decide, parse_retry_after};
+pub use sign::SigningSecret;
 pub use target::Target;
 
 use crate::config::{Config, ConfigError, InitialState, subscribes};
@@ -37,6 +40,14 @@ pub enum DeliveryError {
     /// The outbox could not be opened.
     #[error(transparent)]
     Outbox(#[from] OutboxError),
+    /// A generated signing secret could not be made or read back.
+    #[error("targets.{target}.signing_secret: {message}")]
+    Secret {
+        /// The target.
+        target: String,
+        /// Why.
+        message: String,
+    },
 }
 
 impl Deliveries {
@@ -51,14 +62,15 @@ impl Deliveries {
             .iter()
             .map(|(name, c)| Ok((name.clone(), Arc::new(Target::build(name, c)?))))
             .collect::<Result<BTreeMap<_, _>, ConfigError>>()?;
-        let outbox = Outbox::open(&config.server.data_dir)?;
+        let outbox = Outbox::open(&config.server.data_dir, config.server.outbox_sync)?;
         let paused: Vec<String> = config
             .targets
             .iter()
             .filter(|(_, t)| t.state == InitialState::Paused)
             .map(|(n, _)| n.clone())
             .collect();
-        outbox
+        let names: Vec<String> = targets.keys().cloned().collect();
+        let failures = outbox
             .with(move |conn| {
                 for name in paused {
                     // Only on first start: the operator's later choice is kept.
@@ -67,9 +79,44 @@ impl Deliveries {
                         [name],
                     )?;
                 }
-                Ok(())
+                // Kept for replay should the target come back.
+                let orphaned = conn.execute(
+                    &format!(
+                        "UPDATE deliveries SET state = 'dead', last_error = 'target no longer configured'
+                         WHERE state = 'pending' AND target NOT IN ({})",
+                        vec!["?"; names.len()].join(", ")
+                    ),
+                    rusqlite::params_from_iter(&names),
+                )?;
+                if orphaned > 0 {
+                    tracing::warn!(orphaned, "pending deliveries of targets no longer configured are now dead (replayable)");
+                }
+                names
+                    .iter()
+                    .map(|n| Ok((n.clone(), state::stats(conn, n)?.consecutive_failures)))
+                    .collect::<rusqlite::Result<Vec<_>>>()
             })
             .await?;
+        let now = std::time::Instant::now();
+        for (name, n) in failures {
+            if let Some(t) = targets.get(&name) {
+                t.breaker()
+                    .restore(u32::try_from(n).unwrap_or(u32::MAX), now);
+            }
+        }
+        for t in targets.values() {
+            if let Some(signing) = t.signing.as_ref().filter(|s| s.generated) {
+                let fresh = sign::generate_secret().map_err(|message| DeliveryError::Secret {
+                    target: t.name.clone(),
+                    message,
+                })?;
+                let name = t.name.clone();
+                let rows = outbox
+                    .with(move |conn| secrets::ensure(conn, &name, &fresh, outbox::now_ms()))
+                    .await?;
+                signing.set(parse_secrets(&t.name, rows)?);
+            }
+        }
         let deliveries = Arc::new(Deliveries {
             targets,
             outbox,
@@ -206,6 +253,50 @@ impl Deliveries {
         self.wake();
         Ok(Some(id))
     }
+}
+
+impl Deliveries {
+    /// Replaces a generated signing secret with a new one; the old one keeps signing for
+    /// `grace`. `None` when the target does not exist or does not sign.
+    pub async fn rotate_secret(
+        &self,
+        target: &str,
+        grace: std::time::Duration,
+    ) -> Result<Option<Vec<SigningSecret>>, DeliveryError> {
+        let Some(signing) = self.targets.get(target).and_then(|t| t.signing.as_ref()) else {
+            return Ok(None);
+        };
+        let error = |message: String| DeliveryError::Secret {
+            target: target.to_string(),
+            message,
+        };
+        if !signing.generated {
+            return Err(error(
+                "comes from the config: change it there (rotation is for \"generate\")".into(),
+            ));
+        }
+        let fresh = sign::generate_secret().map_err(error)?;
+        let name = target.to_string();
+        let now = outbox::now_ms();
+        let until = now.saturating_add(i64::try_from(grace.as_millis()).unwrap_or(i64::MAX));
+        let rows = self
+            .outbox
+            .with(move |conn| secrets::rotate(conn, &name, &fresh, until, now))
+            .await?;
+        let parsed = parse_secrets(target, rows)?;
+        signing.set(parsed.clone());
+        Ok(Some(parsed))
+    }
+}
+
+fn parse_secrets(target: &str, rows: secrets::Rows) -> Result<Vec<SigningSecret>, DeliveryError> {
+    rows.into_iter()
+        .map(|(text, expires_ms)| SigningSecret::new(text, expires_ms))
+        .collect::<Result<_, _>>()
+        .map_err(|message| DeliveryError::Secret {
+            target: target.to_string(),
+            message,
+        })
 }
 
 /// `msg_` and 16 random bytes: the `webhook-id` receivers deduplicate on.

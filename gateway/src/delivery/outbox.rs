@@ -2,6 +2,7 @@
 //! requests are committed together in one transaction (group commit) before any of those
 //! requests is answered; a delivery accepted is on disk.
 
+use crate::config::OutboxSync;
 use rusqlite::{Connection, params};
 use std::path::Path;
 use std::sync::mpsc;
@@ -92,7 +93,7 @@ type Reply<T> = oneshot::Sender<Result<T, OutboxError>>;
 enum Command {
     Enqueue(Vec<NewDelivery>, Reply<()>),
     Due {
-        limit: u32,
+        targets: Vec<(String, u32)>,
         now_ms: i64,
         reply: Reply<Vec<Due>>,
     },
@@ -111,9 +112,9 @@ pub struct Outbox {
     tx: mpsc::Sender<Command>,
 }
 
-const SCHEMA: &str = "
+/// The tables, created on open.
+pub(super) const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
-PRAGMA synchronous = FULL;
 CREATE TABLE IF NOT EXISTS deliveries (
     id TEXT PRIMARY KEY,
     target TEXT NOT NULL,
@@ -129,8 +130,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
     last_error TEXT,
     UNIQUE (target, idempotency_key)
 );
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_ms);
-CREATE INDEX IF NOT EXISTS deliveries_by_target ON deliveries (target, state);
+DROP INDEX IF EXISTS deliveries_due;
+DROP INDEX IF EXISTS deliveries_by_target;
+CREATE INDEX IF NOT EXISTS deliveries_due_by_target ON deliveries (target, state, next_attempt_ms, created_ms);
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY,
     delivery TEXT NOT NULL,
@@ -143,6 +145,12 @@ CREATE TABLE IF NOT EXISTS attempts (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_by_target ON attempts (target, at_ms);
+CREATE TABLE IF NOT EXISTS signing_secrets (
+    target TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER
+);
 CREATE TABLE IF NOT EXISTS target_state (
     target TEXT PRIMARY KEY,
     paused INTEGER NOT NULL DEFAULT 0,
@@ -160,11 +168,15 @@ pub fn now_ms() -> i64 {
 
 impl Outbox {
     /// Opens (or creates) `dir/outbox.sqlite3` and starts its thread.
-    pub fn open(dir: &Path) -> Result<Self, OutboxError> {
+    pub fn open(dir: &Path, sync: OutboxSync) -> Result<Self, OutboxError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| OutboxError(format!("cannot create {}: {e}", dir.display())))?;
         let conn = Connection::open(dir.join("outbox.sqlite3"))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(match sync {
+            OutboxSync::Full => "PRAGMA synchronous = FULL;",
+            OutboxSync::Normal => "PRAGMA synchronous = NORMAL;",
+        })?;
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("hookgate-outbox".into())
@@ -188,11 +200,12 @@ impl Outbox {
         self.ask(|reply| Command::Enqueue(deliveries, reply)).await
     }
 
-    /// Up to `limit` pending deliveries whose time has come, oldest first.
-    pub async fn due(&self, limit: u32) -> Result<Vec<Due>, OutboxError> {
+    /// Pending deliveries whose time has come, oldest first, up to a limit per target;
+    /// none of a paused or disabled target.
+    pub async fn due(&self, targets: Vec<(String, u32)>) -> Result<Vec<Due>, OutboxError> {
         let now_ms = now_ms();
         self.ask(|reply| Command::Due {
-            limit,
+            targets,
             now_ms,
             reply,
         })
@@ -313,11 +326,11 @@ fn insert<'a>(
 fn handle(conn: &mut Connection, command: Command) {
     match command {
         Command::Due {
-            limit,
+            targets,
             now_ms,
             reply,
         } => {
-            let _ = reply.send(due(conn, limit, now_ms).map_err(Into::into));
+            let _ = reply.send(due(conn, &targets, now_ms).map_err(Into::into));
         }
         Command::Enqueue(..) | Command::Record { .. } => {}
         Command::Counts(reply) => {
@@ -333,14 +346,36 @@ fn handle(conn: &mut Connection, command: Command) {
     }
 }
 
-fn due(conn: &Connection, limit: u32, now_ms: i64) -> Result<Vec<Due>, rusqlite::Error> {
+// One indexed query per target, so that a paused target's backlog costs nothing to skip
+// and one busy target cannot fill every worker's slot.
+fn due(
+    conn: &Connection,
+    targets: &[(String, u32)],
+    now_ms: i64,
+) -> Result<Vec<Due>, rusqlite::Error> {
+    let held: std::collections::HashSet<String> = conn
+        .prepare_cached("SELECT target FROM target_state WHERE paused = 1 OR disabled = 1")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for (target, limit) in targets.iter().filter(|(t, _)| !held.contains(t)) {
+        out.extend(due_of(conn, target, *limit, now_ms)?);
+    }
+    Ok(out)
+}
+
+fn due_of(
+    conn: &Connection,
+    target: &str,
+    limit: u32,
+    now_ms: i64,
+) -> Result<Vec<Due>, rusqlite::Error> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, target, event_type, body, headers, attempts FROM deliveries
-         WHERE state = 'pending' AND next_attempt_ms <= ?1
-           AND target NOT IN (SELECT target FROM target_state WHERE paused = 1 OR disabled = 1)
-         ORDER BY next_attempt_ms, created_ms LIMIT ?2",
+         WHERE target = ?1 AND state = 'pending' AND next_attempt_ms <= ?2
+         ORDER BY next_attempt_ms, created_ms LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![now_ms, limit], |r| {
+    let rows = stmt.query_map(params![target, now_ms, limit], |r| {
         let headers: String = r.get(4)?;
         Ok(Due {
             id: r.get(0)?,
@@ -402,7 +437,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread")]
     async fn enqueued_deliveries_survive_a_reopen_and_move_through_states() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let outbox = Outbox::open(dir.path()).expect("open");
+        let outbox = Outbox::open(dir.path(), OutboxSync::Full).expect("open");
         outbox
             .enqueue(vec![
                 delivery("a", Some("k")),
@@ -412,8 +447,8 @@ mod tests {
             .await
             .expect("enqueue");
         drop(outbox);
-        let outbox = Outbox::open(dir.path()).expect("reopen");
-        let due = outbox.due(10).await.expect("due");
+        let outbox = Outbox::open(dir.path(), OutboxSync::Full).expect("reopen");
+        let due = outbox.due(vec![("t".into(), 10)]).await.expect("due");
         let ids: Vec<&str> = due.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(
             ids,
@@ -440,7 +475,11 @@ mod tests {
             .await
             .expect("record");
         assert!(
-            outbox.due(10).await.expect("due").is_empty(),
+            outbox
+                .due(vec![("t".into(), 10)])
+                .await
+                .expect("due")
+                .is_empty(),
             "a waits, c is dead"
         );
         let mut counts = outbox.counts().await.expect("counts");

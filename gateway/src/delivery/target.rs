@@ -1,11 +1,14 @@
 //! A target's config turned into what the workers use: a guarded HTTP client, the headers
 //! and credentials to send, the signing key and the retry policy.
 
+use super::breaker::Breaker;
 use super::retry::Policy;
-use super::sign::SigningKey;
-use crate::config::{AuthConfig, ConfigError, TargetConfig};
+use super::sign::{self, SigningSecret};
+use crate::config::{self, AuthConfig, ConfigError, TargetConfig};
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 /// One target, ready to send to.
 pub struct Target {
@@ -22,13 +25,49 @@ pub struct Target {
     /// Retry settings.
     pub policy: Policy,
     /// Standard Webhooks signing.
-    pub signing: Option<SigningKey>,
+    pub signing: Option<Signing>,
     /// The HTTP client: timeout, TLS verification, no redirects.
     pub client: reqwest::Client,
     /// Renders the body sent to this target, if configured.
     pub template: Option<minijinja::Environment<'static>>,
     /// Minimum interval between attempt starts, and when the next may start.
-    pub pace: Option<(std::time::Duration, std::sync::Mutex<std::time::Instant>)>,
+    pub pace: Option<(Duration, Mutex<Instant>)>,
+    /// Holds deliveries while the receiver keeps failing.
+    pub breaker: Mutex<Breaker>,
+}
+
+/// A target's signing secrets, current first.
+pub struct Signing {
+    /// Made by the gateway (and so rotatable by the admin API), not configured.
+    pub generated: bool,
+    secrets: RwLock<Vec<SigningSecret>>,
+}
+
+impl Signing {
+    /// The secrets, current first.
+    pub fn secrets(&self) -> Vec<SigningSecret> {
+        self.secrets
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the secrets (after loading or rotating them).
+    pub fn set(&self, secrets: Vec<SigningSecret>) {
+        *self.secrets.write().unwrap_or_else(PoisonError::into_inner) = secrets;
+    }
+
+    /// The Standard Webhooks headers for one attempt.
+    pub fn headers(
+        &self,
+        id: &str,
+        timestamp: i64,
+        body: &[u8],
+        now_ms: i64,
+    ) -> [(&'static str, String); 3] {
+        let secrets = self.secrets.read().unwrap_or_else(PoisonError::into_inner);
+        sign::headers(&secrets, id, timestamp, body, now_ms)
+    }
 }
 
 /// Most of a response body kept for the attempt log.
@@ -57,8 +96,7 @@ impl Target {
                 headers.insert(header, value);
             }
         }
-        let secret =
-            |field: &str, r: &crate::config::SecretRef| r.resolve().map_err(|m| key(field, m));
+        let secret = |field: &str, r: &config::SecretRef| r.resolve().map_err(|m| key(field, m));
         match &c.auth {
             AuthConfig::None => {}
             AuthConfig::Bearer { token } => {
@@ -92,14 +130,25 @@ impl Target {
                 );
             }
         }
-        let signing = c
-            .signing_secret
-            .as_ref()
-            .map(|r| {
+        let signing = match &c.signing_secret {
+            None => None,
+            // Loaded from the outbox (or made) when the deliveries start.
+            Some(config::SigningSecret::Generated(_)) => Some(Signing {
+                generated: true,
+                secrets: RwLock::default(),
+            }),
+            Some(config::SigningSecret::Configured(r)) => {
                 let s = secret("signing_secret", r)?;
-                SigningKey::from_secret(s.expose()).map_err(|m| key("signing_secret", m))
-            })
-            .transpose()?;
+                let text = String::from_utf8(s.expose().to_vec())
+                    .map_err(|_| key("signing_secret", "is not UTF-8".into()))?;
+                let current =
+                    SigningSecret::new(text, None).map_err(|m| key("signing_secret", m))?;
+                Some(Signing {
+                    generated: false,
+                    secrets: RwLock::new(vec![current]),
+                })
+            }
+        };
         let client = reqwest::Client::builder()
             .timeout(c.timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -132,7 +181,8 @@ impl Target {
                 .transpose()?,
             pace: c
                 .rate_limit
-                .map(|every| (every, std::sync::Mutex::new(std::time::Instant::now()))),
+                .map(|every| (every, Mutex::new(Instant::now()))),
+            breaker: Mutex::new(Breaker::new(c.breaker.after, c.breaker.cooldown)),
         })
     }
 }
@@ -159,20 +209,28 @@ impl Target {
             .map_err(|e| e.to_string())
     }
 
-    /// Whether the rate limit lets an attempt start now (and if so, books the slot).
+    /// Whether the circuit breaker and the rate limit let an attempt start now (and if so,
+    /// books the slot).
     pub fn may_start(&self) -> bool {
-        let Some((every, next)) = &self.pace else {
-            return true;
-        };
-        let mut next = next
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = std::time::Instant::now();
-        if now < *next {
+        let now = Instant::now();
+        let mut breaker = self.breaker();
+        if !breaker.may_start(now) {
             return false;
         }
-        *next = now + *every;
+        if let Some((every, next)) = &self.pace {
+            let mut next = next.lock().unwrap_or_else(PoisonError::into_inner);
+            if now < *next {
+                breaker.release();
+                return false;
+            }
+            *next = now + *every;
+        }
         true
+    }
+
+    /// The circuit breaker.
+    pub fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {
+        self.breaker.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -44,7 +44,18 @@ pub fn spawn(d: Arc<Deliveries>) {
                     d.publish_state(target).await;
                 }
             }
-            let due = match d.outbox.due(CONCURRENCY as u32 * 2).await {
+            // Only targets that may send now, and no more of each than it can take.
+            let now = Instant::now();
+            let wanted = d
+                .targets
+                .values()
+                .filter(|t| t.breaker().would_start(now))
+                .map(|t| {
+                    let one = t.pace.is_some() || t.breaker().is_open();
+                    (t.name.clone(), if one { 1 } else { CONCURRENCY as u32 * 2 })
+                })
+                .collect();
+            let due = match d.outbox.due(wanted).await {
                 Ok(due) => due,
                 Err(e) => {
                     tracing::error!("{e}");
@@ -59,7 +70,7 @@ pub fn spawn(d: Arc<Deliveries>) {
                 {
                     continue;
                 }
-                // Over its rate limit: stays pending for a later pass.
+                // Over its rate limit or held by its breaker: stays pending for a later pass.
                 if d.targets.get(&item.target).is_some_and(|t| !t.may_start()) {
                     continue;
                 }
@@ -114,6 +125,21 @@ async fn attempt(d: &Deliveries, item: Due) {
         .with_label_values(&[target.name.as_str()])
         .observe(elapsed.as_secs_f64());
     let decision = decide(&target.policy, item.attempts + 1, result, jitter());
+    {
+        let mut breaker = target.breaker();
+        let was_open = breaker.is_open();
+        if decision == Decision::Delivered {
+            breaker.succeeded();
+            if was_open {
+                tracing::info!(target = %target.name, "circuit closed: the receiver answers again");
+            }
+        } else {
+            breaker.failed(Instant::now());
+            if !was_open && breaker.is_open() {
+                tracing::warn!(target = %target.name, "circuit open: deliveries held, one probe after the cool-down");
+            }
+        }
+    }
     let (next, label) = match decision {
         Decision::Delivered => (Next::Delivered, "delivered"),
         Decision::RetryIn(wait) => (Next::RetryAt(now_ms() + wait.as_millis() as i64), "retry"),
@@ -198,9 +224,9 @@ async fn send(target: &Target, item: &Due) -> (AttemptResult, Option<u16>, Strin
     for (name, value) in &item.headers {
         request = request.header(name.as_str(), value.as_str());
     }
-    if let Some(key) = &target.signing {
-        let timestamp = now_ms() / 1000;
-        for (name, value) in key.headers(&item.id, timestamp, &item.body) {
+    if let Some(signing) = &target.signing {
+        let now = now_ms();
+        for (name, value) in signing.headers(&item.id, now / 1000, &item.body, now) {
             request = request.header(name, value);
         }
     } else {

@@ -11,7 +11,8 @@ const SIGNING: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn target(name: &str, rx: &Receiver, extra: &str) -> String {
     format!(
-        "[targets.{name}]\nurl = \"{}\"\nretries = 3\nbackoff = [\"100ms\"]\ntimeout = \"500ms\"\n{extra}\n",
+        "[targets.{name}]\nurl = \"{}\"\nretries = 3\nbackoff = [\"100ms\"]\ntimeout = \"500ms\"\n\
+         breaker = {{ after = 3, cooldown = \"100ms\" }}\n{extra}\n",
         rx.url("/hook")
     )
 }
@@ -387,7 +388,8 @@ fn kill_9_with_deliveries_pending_loses_none() {
         .local_addr()
         .expect("addr");
     let config = format!(
-        "[targets.rx]\nurl = \"http://{port}/hook\"\nretries = 50\nbackoff = [\"200ms\"]\ntimeout = \"500ms\"\n"
+        "[targets.rx]\nurl = \"http://{port}/hook\"\nretries = 50\nbackoff = [\"200ms\"]\ntimeout = \"500ms\"\n\
+         breaker = {{ after = 3, cooldown = \"200ms\" }}\n"
     );
     let mut g = gateway(config);
     for i in 0..20 {
@@ -581,4 +583,162 @@ fn a_self_signed_certificate_is_refused_unless_verification_is_off() {
         .unwrap_or_default()
         .to_string();
     assert!(error.to_lowercase().contains("certificate"), "{error}");
+}
+
+#[test]
+fn a_receiver_that_keeps_failing_opens_the_circuit() {
+    let down = Receiver::start(vec![Reply::Status(500); 100]);
+    let up = Receiver::start(vec![]);
+    let g = gateway(format!(
+        "[targets.down]\nurl = \"{}\"\nretries = 50\nbackoff = [\"10ms\"]\n\
+         breaker = {{ after = 3, cooldown = \"1h\" }}\n\n\
+         [targets.up]\nurl = \"{}\"\nevents = [\"nothing\"]\n",
+        down.url("/hook"),
+        up.url("/hook")
+    ));
+    deliver(&g, "{}");
+    assert!(down.wait_for(3, WAIT), "{}", g.logs());
+    assert!(g.wait_until(WAIT, |g| {
+        g.admin("GET", "/api/targets/down").json()["circuit"]["open"] == true
+    }));
+    assert!(g.wait_for_log("circuit open", WAIT), "{}", g.logs());
+    // Each test delivery to the healthy target is a worker pass in which the held
+    // delivery, due again 10 ms after its last failure, would have gone out.
+    for n in 1..=3 {
+        g.admin("POST", "/api/targets/up/test");
+        assert!(up.wait_for(n, WAIT), "{}", g.logs());
+    }
+    assert_eq!(down.received().len(), 3, "held while the circuit is open");
+    let view = g.admin("GET", "/api/targets/down").json();
+    assert_eq!(view["state"], "degraded");
+    assert_eq!(view["stats"]["pending"], 1);
+    assert!(view["circuit"]["next_probe_in_ms"].as_u64() > Some(60_000));
+    assert!(g.wait_until(WAIT, |g| {
+        g.metric(r#"hookgate_target_state{state="degraded",target="down"}"#) == Some(1.0)
+    }));
+    assert_eq!(
+        g.admin("GET", "/api/targets/up").json()["circuit"]["open"],
+        false
+    );
+}
+
+#[test]
+fn the_circuit_probes_after_its_cooldown_and_closes_on_success() {
+    let rx = Receiver::start(vec![Reply::Status(503); 3]);
+    let g = gateway(target("rx", &rx, ""));
+    deliver(&g, r#"{"n":1}"#);
+    assert!(g.wait_for_log("circuit open", WAIT), "{}", g.logs());
+    assert!(g.wait_for_log("circuit closed", WAIT), "{}", g.logs());
+    assert!(g.wait_until(WAIT, |g| deliveries(g, "rx", "delivered") == 1.0));
+    let view = g.admin("GET", "/api/targets/rx").json();
+    assert_eq!(view["state"], "active");
+    assert_eq!(view["circuit"]["open"], false);
+}
+
+#[test]
+fn a_generated_secret_signs_survives_restarts_and_rotates_with_a_window() {
+    let rx = Receiver::start(vec![]);
+    let mut g = gateway(target("rx", &rx, "signing_secret = \"generate\""));
+    let secrets = |g: &Gateway| g.admin("GET", "/api/targets/rx/secret").json();
+    let first = secrets(&g);
+    assert_eq!(first["source"], "generated");
+    let old = first["secrets"][0]["secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+    assert!(old.starts_with("whsec_"), "{first}");
+    deliver(&g, r#"{"n":1}"#);
+    assert!(rx.wait_for(1, WAIT), "{}", g.logs());
+    verify_standard_webhooks(&old, &rx.received()[0]).expect("signed with the generated secret");
+
+    g.kill9();
+    let g = Gateway::restart(
+        &g.dir.path().join("hookgate.toml"),
+        &[("ADMIN_TOKEN", "admin-t0ken".into())],
+    );
+    assert_eq!(
+        secrets(&g)["secrets"][0]["secret"],
+        old.as_str(),
+        "kept across restarts"
+    );
+
+    let rotated = g.admin_with(
+        "POST",
+        "/api/targets/rx/secret/rotate",
+        br#"{"grace":"1h"}"#,
+    );
+    assert_eq!(rotated.status, 200, "{}", rotated.text());
+    let rotated = rotated.json();
+    let new = rotated["secrets"][0]["secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+    assert_ne!(new, old);
+    assert_eq!(rotated["secrets"][1]["secret"], old.as_str());
+    assert!(rotated["secrets"][0]["expires_ms"].is_null());
+    deliver(&g, r#"{"n":2}"#);
+    assert!(rx.wait_for(2, WAIT), "{}", g.logs());
+    let during = &rx.received()[1];
+    assert_eq!(
+        during
+            .header("webhook-signature")
+            .map(|s| s.split(' ').count()),
+        Some(2),
+        "both signatures during the window"
+    );
+    verify_standard_webhooks(&new, during).expect("receivers with the new secret accept it");
+    verify_standard_webhooks(&old, during).expect("receivers with the old secret still accept it");
+
+    // A rotation with no window: only the newest secret signs.
+    let newest = g
+        .admin_with(
+            "POST",
+            "/api/targets/rx/secret/rotate",
+            br#"{"grace":"0s"}"#,
+        )
+        .json();
+    let newest = newest["secrets"][0]["secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+    deliver(&g, r#"{"n":3}"#);
+    assert!(rx.wait_for(3, WAIT), "{}", g.logs());
+    let after = &rx.received()[2];
+    verify_standard_webhooks(&newest, after).expect("the newest secret");
+    assert!(
+        verify_standard_webhooks(&new, after).is_err(),
+        "the one rotated out"
+    );
+}
+
+#[test]
+fn rotation_explains_what_it_cannot_do() {
+    let rx = Receiver::start(vec![]);
+    let g = gateway(format!(
+        "{}{}",
+        target(
+            "configured",
+            &rx,
+            "signing_secret = { env = \"RX_SIGNING\" }"
+        ),
+        target("plain", &rx, "")
+    ));
+    let r = g.admin_with("POST", "/api/targets/configured/secret/rotate", b"");
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("config"))
+    );
+    assert_eq!(
+        g.admin("GET", "/api/targets/configured/secret").json()["secrets"][0]["secret"],
+        SIGNING
+    );
+    assert_eq!(g.admin("GET", "/api/targets/plain/secret").status, 404);
+    let r = g.admin_with(
+        "POST",
+        "/api/targets/configured/secret/rotate",
+        br#"{"grace":"soon"}"#,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
 }
