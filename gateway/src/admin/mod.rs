@@ -102,7 +102,7 @@ async fn handle(token: &Secret, d: &Deliveries, req: Request<Incoming>) -> Respo
             let id = id.to_string();
             let n = d
                 .outbox()
-                .with(move |c| state::replay(c, Some(&id), None, now()))
+                .change(move |c| state::replay(c, Some(&id), None, now()))
                 .await;
             n.map(|n| {
                 d.wake();
@@ -129,11 +129,12 @@ fn now() -> i64 {
 
 async fn describe(d: &Deliveries, t: &Target, attempts: u32) -> Result<Value, OutboxError> {
     let name = t.name.clone();
+    let failures = t.breaker().failures();
     let (st, stats, recent) = d
         .outbox()
         .with(move |c| {
             Ok((
-                state::state(c, &name)?,
+                state::state(c, &name, failures)?,
                 state::stats(c, &name)?,
                 state::recent_attempts(c, &name, attempts)?,
             ))
@@ -198,17 +199,13 @@ async fn target_action(
                 .await?;
             d.publish_state(name).await;
             d.wake();
-            let st = d.outbox().with({
-                let n = name.to_string();
-                move |c| state::state(c, &n)
-            });
-            json!({ "target": name, "state": st.await? })
+            json!({ "target": name, "state": d.state(name).await? })
         }
         "test" => json!({ "target": name, "delivery": d.send_test(name).await? }),
         "replay" => {
             let n = d
                 .outbox()
-                .with(move |c| state::replay(c, None, Some(&owned), now()))
+                .change(move |c| state::replay(c, None, Some(&owned), now()))
                 .await?;
             d.wake();
             json!({ "target": name, "replayed": n })

@@ -14,9 +14,11 @@
 //! secret = { env = "PELORUS_SECRET" }
 //! ```
 
+mod schedules;
 mod secret;
 mod targets;
 
+pub use schedules::ScheduleConfig;
 pub use secret::{Secret, SecretRef};
 pub use targets::{
     AuthConfig, BreakerConfig, InitialState, SigningSecret, TargetConfig, subscribes,
@@ -72,6 +74,8 @@ pub struct Config {
     pub plugins: BTreeMap<String, PluginConfig>,
     /// Outbound targets for plugins' deliveries, by name.
     pub targets: BTreeMap<String, TargetConfig>,
+    /// Deliveries sent on a cron schedule.
+    pub schedules: Vec<ScheduleConfig>,
     /// The admin API.
     pub admin: AdminConfig,
 }
@@ -280,6 +284,24 @@ impl Config {
             target.validate().map_err(|(key, message)| {
                 ConfigError::key(format!("targets.{name}.{key}"), message)
             })?;
+        }
+        for (i, schedule) in self.schedules.iter().enumerate() {
+            let key = |k: &str| format!("schedules[{i}].{k}");
+            schedule
+                .validate()
+                .map_err(|(k, message)| ConfigError::key(key(k), message))?;
+            if !self.targets.contains_key(&schedule.target) {
+                return Err(ConfigError::key(
+                    key("target"),
+                    format!("no [targets.{}] is configured", schedule.target),
+                ));
+            }
+            if self.schedules[..i].iter().any(|s| s.name == schedule.name) {
+                return Err(ConfigError::key(
+                    key("name"),
+                    format!("{:?} is the name of an earlier schedule", schedule.name),
+                ));
+            }
         }
         for (name, plugin) in &self.plugins {
             let limits = plugin.apply(self.limits);

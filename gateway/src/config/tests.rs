@@ -109,3 +109,23 @@ fn unresolvable_secret_names_the_plugin_key() {
         other => panic!("expected a key error, got {other:?}"),
     }
 }
+
+#[test]
+fn schedules_are_checked_key_by_key() {
+    let target = "[targets.slack]\nurl = \"http://127.0.0.1:1/\"\n";
+    let schedule = |fields: &str| format!("{target}[[schedules]]\n{fields}\n");
+    let ok = "name = \"daily\"\ncron = \"0 9 * * MON-FRI\"\ntarget = \"slack\"\nbody = '{}'";
+    let c = Config::parse(&schedule(ok)).expect("valid");
+    assert_eq!(c.schedules[0].name, "daily");
+    let (key, message) = key_error(&schedule(&ok.replace("0 9 * * MON-FRI", "every day")));
+    assert_eq!(key, "schedules[0].cron", "{message}");
+    let (key, message) = key_error(&schedule(&ok.replace("\"slack\"", "\"teams\"")));
+    assert_eq!(
+        (key.as_str(), message.contains("teams")),
+        ("schedules[0].target", true)
+    );
+    let (key, _) = key_error(&schedule(&ok.replace("'{}'", "'{{ oops'")));
+    assert_eq!(key, "schedules[0].body");
+    let twice = format!("{}[[schedules]]\n{ok}\n", schedule(ok));
+    assert_eq!(key_error(&twice).0, "schedules[1].name");
+}

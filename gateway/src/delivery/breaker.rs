@@ -64,6 +64,11 @@ impl Breaker {
         self.probing = false;
     }
 
+    /// Failed attempts since the last success.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
     /// Whether it is open (or probing) now.
     pub fn is_open(&self) -> bool {
         self.open_until.is_some()

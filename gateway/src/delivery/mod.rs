@@ -5,6 +5,7 @@
 mod breaker;
 mod outbox;
 mod retry;
+mod schedule;
 mod secrets;
 mod sign;
 pub mod state;
@@ -71,7 +72,7 @@ impl Deliveries {
             .collect();
         let names: Vec<String> = targets.keys().cloned().collect();
         let failures = outbox
-            .with(move |conn| {
+            .change(move |conn| {
                 for name in paused {
                     // Only on first start: the operator's later choice is kept.
                     conn.execute(
@@ -124,6 +125,7 @@ impl Deliveries {
             metrics,
         });
         worker::spawn(deliveries.clone());
+        schedule::spawn(&deliveries, &config.schedules);
         Ok(deliveries)
     }
 
@@ -200,14 +202,22 @@ impl Deliveries {
         self.wake.notify_one();
     }
 
-    /// Sets `hookgate_target_state{target,state}` from the outbox.
-    pub async fn publish_state(&self, target: &str) {
+    /// The state of `target`: paused or disabled as stored, degraded from its breaker's count
+    /// of consecutive failures.
+    pub async fn state(&self, target: &str) -> Result<state::TargetState, OutboxError> {
+        let failures = self
+            .targets
+            .get(target)
+            .map_or(0, |t| t.breaker().failures());
         let name = target.to_string();
-        if let Ok(current) = self
-            .outbox
-            .with(move |conn| state::state(conn, &name))
+        self.outbox
+            .with(move |conn| state::state(conn, &name, failures))
             .await
-        {
+    }
+
+    /// Sets `hookgate_target_state{target,state}`.
+    pub async fn publish_state(&self, target: &str) {
+        if let Ok(current) = self.state(target).await {
             for s in [
                 state::TargetState::Active,
                 state::TargetState::Paused,
@@ -299,14 +309,15 @@ fn parse_secrets(target: &str, rows: secrets::Rows) -> Result<Vec<SigningSecret>
         })
 }
 
-/// `msg_` and 16 random bytes: the `webhook-id` receivers deduplicate on.
+/// `msg_` and 16 bytes, 6 of unix milliseconds then 10 random: the `webhook-id` receivers
+/// deduplicate on. Time first, so that new rows go to the end of the outbox's index.
 fn new_id() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No OS randomness: fall back to time and a counter, still unique in this process.
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    bytes[..6].copy_from_slice(&outbox::now_ms().to_be_bytes()[2..]);
+    if getrandom::fill(&mut bytes[6..]).is_err() {
+        // No OS randomness: a counter keeps ids unique in this process.
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        bytes[..8].copy_from_slice(&outbox::now_ms().to_be_bytes());
         bytes[8..].copy_from_slice(&n.to_be_bytes());
     }
     format!("msg_{}", hex::encode(bytes))

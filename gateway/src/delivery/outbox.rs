@@ -103,7 +103,8 @@ enum Command {
         reply: Reply<()>,
     },
     Counts(Reply<Vec<(String, i64)>>),
-    Run(Box<dyn FnOnce(&mut Connection) + Send>),
+    /// `true`: it may move deliveries between states, so they are counted again after it.
+    Run(Box<dyn FnOnce(&mut Connection) + Send>, bool),
 }
 
 /// Handle to the outbox thread.
@@ -127,9 +128,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
     state TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_ms INTEGER NOT NULL,
-    last_error TEXT,
-    UNIQUE (target, idempotency_key)
+    last_error TEXT
 );
+CREATE UNIQUE INDEX IF NOT EXISTS deliveries_idempotency
+    ON deliveries (target, idempotency_key) WHERE idempotency_key IS NOT NULL;
 DROP INDEX IF EXISTS deliveries_due;
 DROP INDEX IF EXISTS deliveries_by_target;
 CREATE INDEX IF NOT EXISTS deliveries_due_by_target ON deliveries (target, state, next_attempt_ms, created_ms);
@@ -222,15 +224,35 @@ impl Outbox {
         .await
     }
 
-    /// Runs `f` on the outbox thread (for the admin views and operations).
+    /// Runs `f` on the outbox thread (for the admin views and operations); `f` must not
+    /// change deliveries' states (see `change`).
     pub async fn with<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, OutboxError> {
+        self.run(f, false).await
+    }
+
+    /// Runs `f`, which may move deliveries between states, on the outbox thread.
+    pub async fn change<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, OutboxError> {
+        self.run(f, true).await
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+        recount: bool,
+    ) -> Result<T, OutboxError> {
         self.ask(|reply: Reply<T>| {
-            Command::Run(Box::new(move |conn| {
-                let _ = reply.send(f(conn).map_err(Into::into));
-            }))
+            Command::Run(
+                Box::new(move |conn| {
+                    let _ = reply.send(f(conn).map_err(Into::into));
+                }),
+                recount,
+            )
         })
         .await
     }
@@ -241,7 +263,52 @@ impl Outbox {
     }
 }
 
+/// Deliveries by state, kept in step with every write so that the gauges cost no scan.
+#[derive(Debug, Default)]
+struct Tally {
+    pending: i64,
+    delivered: i64,
+    dead: i64,
+}
+
+impl Tally {
+    fn count(conn: &Connection) -> rusqlite::Result<Tally> {
+        let mut t = Tally::default();
+        let mut stmt =
+            conn.prepare_cached("SELECT state, count(*) FROM deliveries GROUP BY state")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (state, n) = row?;
+            if let Some(slot) = t.slot(&state) {
+                *slot = n;
+            }
+        }
+        Ok(t)
+    }
+
+    fn slot(&mut self, state: &str) -> Option<&mut i64> {
+        match state {
+            "pending" => Some(&mut self.pending),
+            "delivered" => Some(&mut self.delivered),
+            "dead" => Some(&mut self.dead),
+            _ => None,
+        }
+    }
+
+    fn list(&self) -> Vec<(String, i64)> {
+        vec![
+            ("pending".into(), self.pending),
+            ("delivered".into(), self.delivered),
+            ("dead".into(), self.dead),
+        ]
+    }
+}
+
 fn run(mut conn: Connection, rx: mpsc::Receiver<Command>) {
+    let mut tally = Tally::count(&conn).unwrap_or_else(|e| {
+        tracing::error!("cannot count the outbox: {e}");
+        Tally::default()
+    });
     while let Ok(first) = rx.recv() {
         // Group commit: every enqueue and attempt record waiting now goes into one
         // transaction, so one fsync covers many requests.
@@ -265,6 +332,15 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Command>) {
                 enqueues.iter().flat_map(|(d, _)| d.iter()),
                 records.iter().map(|(a, n, _)| (a, *n)),
             );
+            if let Ok((inserted, moved)) = &result {
+                tally.pending += *inserted as i64;
+                for state in moved {
+                    tally.pending -= 1;
+                    if let Some(slot) = tally.slot(state) {
+                        *slot += 1;
+                    }
+                }
+            }
             let reply = || {
                 result
                     .as_ref()
@@ -279,37 +355,42 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Command>) {
             }
         }
         for command in other {
-            handle(&mut conn, command);
+            handle(&mut conn, &mut tally, command);
         }
     }
 }
 
+/// One transaction; returns how many deliveries were new and the state each recorded
+/// attempt moved its (pending) delivery to.
 fn write<'a>(
     conn: &mut Connection,
     deliveries: impl Iterator<Item = &'a NewDelivery>,
     attempts: impl Iterator<Item = (&'a Attempt, Next)>,
-) -> Result<(), rusqlite::Error> {
+) -> Result<(usize, Vec<&'static str>), rusqlite::Error> {
     let tx = conn.transaction()?;
-    insert(&tx, deliveries)?;
+    let inserted = insert(&tx, deliveries)?;
+    let mut moved = Vec::new();
     for (attempt, next) in attempts {
-        record(&tx, attempt, next)?;
+        moved.extend(record(&tx, attempt, next)?);
     }
-    tx.commit()
+    tx.commit()?;
+    Ok((inserted, moved))
 }
 
 fn insert<'a>(
     tx: &Connection,
     deliveries: impl Iterator<Item = &'a NewDelivery>,
-) -> Result<(), rusqlite::Error> {
+) -> Result<usize, rusqlite::Error> {
     let mut stmt = tx.prepare_cached(
             "INSERT OR IGNORE INTO deliveries
              (id, target, event_type, plugin, body, headers, idempotency_key, created_ms, next_attempt_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
         )?;
     let now = now_ms();
+    let mut inserted = 0;
     for d in deliveries {
         let headers = serde_json::to_string(&d.headers).unwrap_or_else(|_| "[]".into());
-        stmt.execute(params![
+        inserted += stmt.execute(params![
             d.id,
             d.target,
             d.event_type,
@@ -320,10 +401,10 @@ fn insert<'a>(
             now
         ])?;
     }
-    Ok(())
+    Ok(inserted)
 }
 
-fn handle(conn: &mut Connection, command: Command) {
+fn handle(conn: &mut Connection, tally: &mut Tally, command: Command) {
     match command {
         Command::Due {
             targets,
@@ -334,15 +415,17 @@ fn handle(conn: &mut Connection, command: Command) {
         }
         Command::Enqueue(..) | Command::Record { .. } => {}
         Command::Counts(reply) => {
-            let result = (|| {
-                let mut stmt =
-                    conn.prepare_cached("SELECT state, count(*) FROM deliveries GROUP BY state")?;
-                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                rows.collect::<Result<Vec<_>, _>>()
-            })();
-            let _ = reply.send(result.map_err(Into::into));
+            let _ = reply.send(Ok(tally.list()));
         }
-        Command::Run(f) => f(conn),
+        Command::Run(f, recount) => {
+            f(conn);
+            if recount {
+                match Tally::count(conn) {
+                    Ok(t) => *tally = t,
+                    Err(e) => tracing::error!("cannot count the outbox: {e}"),
+                }
+            }
+        }
     }
 }
 
@@ -389,7 +472,11 @@ fn due_of(
     rows.collect()
 }
 
-fn record(tx: &Connection, a: &Attempt, next: Next) -> Result<(), rusqlite::Error> {
+fn record(
+    tx: &Connection,
+    a: &Attempt,
+    next: Next,
+) -> Result<Option<&'static str>, rusqlite::Error> {
     tx.execute(
         "INSERT INTO attempts (delivery, target, at_ms, http_status, duration_ms, request_bytes, response_excerpt, error)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -400,11 +487,12 @@ fn record(tx: &Connection, a: &Attempt, next: Next) -> Result<(), rusqlite::Erro
         Next::RetryAt(ms) => ("pending", ms),
         Next::Dead => ("dead", a.at_ms),
     };
-    tx.execute(
-        "UPDATE deliveries SET state = ?2, attempts = attempts + 1, next_attempt_ms = ?3, last_error = ?4 WHERE id = ?1",
+    let changed = tx.execute(
+        "UPDATE deliveries SET state = ?2, attempts = attempts + 1, next_attempt_ms = ?3, last_error = ?4
+         WHERE id = ?1 AND state = 'pending'",
         params![a.delivery, state, next_ms, a.error],
     )?;
-    Ok(())
+    Ok((changed == 1).then_some(state))
 }
 
 #[cfg(test)]
@@ -486,7 +574,11 @@ mod tests {
         counts.sort();
         assert_eq!(
             counts,
-            vec![("dead".to_string(), 1), ("pending".to_string(), 1)]
+            vec![
+                ("dead".to_string(), 1),
+                ("delivered".to_string(), 0),
+                ("pending".to_string(), 1)
+            ]
         );
         let conn = Connection::open(dir.path().join("outbox.sqlite3")).expect("open");
         assert_eq!(state_of(&conn, "c").as_deref(), Some("dead"));

@@ -20,7 +20,7 @@ pub enum TargetState {
 }
 
 /// Consecutive failed attempts after which an active target counts as degraded.
-pub const DEGRADED_AFTER: i64 = 3;
+pub const DEGRADED_AFTER: u32 = 3;
 
 /// Per-target numbers, as operators expect them.
 #[derive(Debug, Clone, Serialize)]
@@ -83,8 +83,8 @@ pub struct DeliveryView {
     pub last_error: Option<String>,
 }
 
-/// The state of `target`.
-pub fn state(conn: &Connection, target: &str) -> rusqlite::Result<TargetState> {
+/// The state of `target`, which has failed `failures` attempts in a row.
+pub fn state(conn: &Connection, target: &str, failures: u32) -> rusqlite::Result<TargetState> {
     let row: Option<(i64, i64)> = conn
         .query_row(
             "SELECT paused, disabled FROM target_state WHERE target = ?1",
@@ -95,7 +95,7 @@ pub fn state(conn: &Connection, target: &str) -> rusqlite::Result<TargetState> {
     Ok(match row {
         Some((1, _)) => TargetState::Paused,
         Some((_, 1)) => TargetState::Disabled,
-        _ if stats(conn, target)?.consecutive_failures >= DEGRADED_AFTER => TargetState::Degraded,
+        _ if failures >= DEGRADED_AFTER => TargetState::Degraded,
         _ => TargetState::Active,
     })
 }
@@ -110,11 +110,15 @@ pub fn stats(conn: &Connection, target: &str) -> rusqlite::Result<Stats> {
         )
     };
     let (delivered, failed, pending) = (count("delivered")?, count("dead")?, count("pending")?);
-    let last_delivery_ms: Option<i64> = conn.query_row(
-        "SELECT max(at_ms) FROM attempts WHERE target = ?1 AND http_status BETWEEN 200 AND 299",
-        [target],
-        |r| r.get(0),
-    )?;
+    // Walks the (target, at_ms) index back from the newest attempt: usually one step.
+    let last_delivery_ms: Option<i64> = conn
+        .query_row(
+            "SELECT at_ms FROM attempts WHERE target = ?1 AND http_status BETWEEN 200 AND 299
+             ORDER BY at_ms DESC LIMIT 1",
+            [target],
+            |r| r.get(0),
+        )
+        .optional()?;
     let consecutive_failures: i64 = conn.query_row(
         "SELECT count(*) FROM attempts WHERE target = ?1 AND at_ms > ?2",
         params![target, last_delivery_ms.unwrap_or(0)],

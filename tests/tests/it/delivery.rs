@@ -742,3 +742,34 @@ fn rotation_explains_what_it_cannot_do() {
     );
     assert_eq!(r.status, 400, "{}", r.text());
 }
+
+#[test]
+fn schedules_send_their_templated_body_on_time() {
+    let rx = Receiver::start(vec![]);
+    let g = gateway(format!(
+        "{}[[schedules]]\nname = \"heartbeat\"\ncron = \"* * * * * *\"\ntarget = \"rx\"\n\
+         body = '{{\"text\": \"{{{{ name }}}} at {{{{ now }}}}\", \"ms\": {{{{ now_ms }}}}}}'\n",
+        target("rx", &rx, "signing_secret = { env = \"RX_SIGNING\" }")
+    ));
+    assert!(rx.wait_for(2, WAIT), "{}", g.logs());
+    let got = rx.received();
+    let bodies: Vec<serde_json::Value> = got[..2]
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).expect("the rendered body is JSON"))
+        .collect();
+    for b in &bodies {
+        let text = b["text"].as_str().expect("text");
+        assert!(text.starts_with("heartbeat at 20"), "{text}");
+        assert_eq!(
+            b["ms"].as_i64().map(|ms| ms % 1000),
+            Some(0),
+            "on the second: {b}"
+        );
+    }
+    assert!(bodies[1]["ms"].as_i64() > bodies[0]["ms"].as_i64());
+    assert_ne!(got[0].header("webhook-id"), got[1].header("webhook-id"));
+    verify_standard_webhooks(SIGNING, &got[0]).expect("signed like any delivery");
+    let listed = g.admin("GET", "/api/deliveries?target=rx").json();
+    assert_eq!(listed["deliveries"][0]["event_type"], "schedule.heartbeat");
+    assert_eq!(listed["deliveries"][0]["plugin"], "(schedule)");
+}
