@@ -14,17 +14,23 @@ use tokio::sync::Semaphore;
 const CONCURRENCY: usize = 32;
 /// How often the outbox is polled when nothing wakes the worker.
 const POLL: Duration = Duration::from_millis(100);
+/// The least time between two polls: under load, wake-ups from many requests share a poll
+/// instead of each costing one.
+const MIN_POLL: Duration = Duration::from_millis(2);
 
 pub fn spawn(d: Arc<Deliveries>) {
     tokio::spawn(async move {
         let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
         let permits = Arc::new(Semaphore::new(CONCURRENCY));
         let mut last_counts = Instant::now() - Duration::from_secs(10);
+        let mut last_poll = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 () = d.wake.notified() => {}
                 () = tokio::time::sleep(POLL) => {}
             }
+            tokio::time::sleep_until(last_poll + MIN_POLL).await;
+            last_poll = tokio::time::Instant::now();
             if last_counts.elapsed() >= Duration::from_secs(1) {
                 last_counts = Instant::now();
                 if let Ok(counts) = d.outbox.counts().await {

@@ -7,4 +7,5 @@ mod ingress;
 mod lifecycle;
 mod metrics;
 mod pelorus;
+mod prometheus;
 mod sandbox;

@@ -1,0 +1,161 @@
+//! A real Prometheus (Debian's `prometheus`, installed by `scripts/setup --test-tools`) scrapes
+//! the gateway; PromQL over its HTTP API returns the DORA metrics the test traffic produced.
+
+use hookgate_e2e::{Gateway, Options, now, request};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A Prometheus server scraping one target every second, stopped (by PID) on drop.
+struct Prometheus {
+    child: Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    fn start(scrape: SocketAddr) -> Prometheus {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+                 scrape_configs:\n  - job_name: hookgate\n    static_configs:\n      - targets: ['{scrape}']\n"
+            ),
+        )
+        .expect("write config");
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus runs (scripts/setup --test-tools installs it)");
+        let p = Prometheus {
+            child,
+            addr,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + WAIT;
+        let ready = |addr| {
+            std::net::TcpStream::connect(addr).is_ok()
+                && request(addr, "GET", "/-/ready", &[], b"").status == 200
+        };
+        while !ready(p.addr) {
+            assert!(Instant::now() < deadline, "prometheus did not get ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        p
+    }
+
+    /// The result vector of an instant PromQL query.
+    fn query(&self, promql: &str) -> Vec<Value> {
+        let encoded: String = promql
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let r = request(
+            self.addr,
+            "GET",
+            &format!("/api/v1/query?query={encoded}"),
+            &[],
+            b"",
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        let body = r.json();
+        assert_eq!(body["status"], "success", "{body}");
+        body["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Queries until the result is not empty.
+    fn wait_for(&self, promql: &str) -> Vec<Value> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let result = self.query(promql);
+            if !result.is_empty() || Instant::now() > deadline {
+                return result;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn prometheus_scrapes_the_dora_metrics_of_the_test_traffic() {
+    let g = Gateway::start(Options {
+        plugins: vec![("pelorus", "pelorus.wasm")],
+        ..Options::default()
+    });
+    let image = "sha256:af4092ccbfa99a3ec1ea93058fe39b8ddfd8db1c7a18081db397c50a0b8ec77d";
+    let deployed_at = now() - 600;
+    let events = [
+        (
+            "committime",
+            json!({ "app": "todolist", "commit_hash": "5379bad65a3f83853a75aabec9e0e43c75fd18fc",
+                    "image_sha": image, "namespace": "prod", "timestamp": 1678105701 }),
+        ),
+        (
+            "deploytime",
+            json!({ "app": "todolist", "image_sha": image, "namespace": "prod", "timestamp": deployed_at }),
+        ),
+    ];
+    for (event, body) in &events {
+        let r = g.post(
+            "/pelorus/webhook",
+            &[
+                ("User-Agent", "Pelorus-Webhook/test"),
+                ("Content-Type", "application/json"),
+                ("X-Pelorus-Event", event),
+            ],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(r.status, 202, "{}", r.text());
+    }
+    let prometheus = Prometheus::start(g.addr);
+
+    // Pelorus labels apps as "/app/" (see the README's Pelorus section).
+    let commits = prometheus.wait_for(r#"commit_timestamp{app="/todolist/"}"#);
+    assert_eq!(commits.len(), 1, "{commits:?}");
+    assert_eq!(commits[0]["metric"]["namespace"], "prod");
+    assert_eq!(commits[0]["metric"]["job"], "hookgate");
+    assert_eq!(commits[0]["value"][1], "1678105701");
+
+    // Lead time for changes, as a Pelorus dashboard computes it.
+    let lead = prometheus.wait_for(
+        r#"deploy_timestamp{app="/todolist/"} - on(image_sha) group_left commit_timestamp{app="/todolist/"}"#,
+    );
+    assert_eq!(lead.len(), 1, "{lead:?}");
+    assert_eq!(
+        lead[0]["value"][1],
+        (deployed_at - 1678105701).to_string(),
+        "{lead:?}"
+    );
+
+    let accepted =
+        prometheus.wait_for(r#"sum(hookgate_requests_total{plugin="pelorus",status="202"})"#);
+    assert_eq!(accepted[0]["value"][1], "2", "{accepted:?}");
+}
