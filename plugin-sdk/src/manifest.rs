@@ -177,7 +177,8 @@ impl Manifest {
         self.family(MetricKind::Histogram, name, help, labels, buckets)
     }
 
-    /// Declares an event type the plugin's deliveries may carry.
+    /// Declares an event type the plugin's deliveries may carry: exact, `prefix.*`, or `*` for
+    /// a plugin whose senders name their own types.
     pub fn event_type(mut self, event_type: impl Into<String>) -> Self {
         self.event_types.push(event_type.into());
         self

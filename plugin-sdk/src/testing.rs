@@ -61,8 +61,16 @@ pub fn call<P: Plugin>(req: Request) -> Result<Outcome, Rejection> {
         );
     }
     for delivery in &outcome.deliveries {
+        // Declared types are patterns as targets subscribe: exact, `prefix.*` or `*`.
+        let declared = manifest
+            .event_types
+            .iter()
+            .any(|p| match p.strip_suffix('*') {
+                Some(prefix) => delivery.event_type.starts_with(prefix),
+                None => *p == delivery.event_type,
+            });
         assert!(
-            manifest.event_types.contains(&delivery.event_type),
+            declared,
             "delivery with undeclared event type '{}'",
             delivery.event_type
         );

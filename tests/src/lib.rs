@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Guest crates the tests load, by package name, and the file name cargo gives them.
-const GUESTS: [(&str, &str); 5] = [
+const GUESTS: [(&str, &str); 6] = [
     ("pelorus", "pelorus"),
     ("minimal", "minimal"),
+    ("relay", "relay"),
     ("fixture-adversary", "fixture_adversary"),
     ("fixture-clash", "fixture_clash"),
     ("fixture-versioned", "fixture_versioned"),

@@ -220,10 +220,13 @@ async fn target_action(
     Ok(answer(StatusCode::OK, body))
 }
 
+/// The secrets that still sign, current first.
 fn secrets_json(secrets: &[SigningSecret]) -> Value {
+    let now = now();
     json!(
         secrets
             .iter()
+            .filter(|s| s.expires_ms.is_none_or(|e| e > now))
             .map(|s| json!({ "secret": s.text, "expires_ms": s.expires_ms }))
             .collect::<Vec<_>>()
     )

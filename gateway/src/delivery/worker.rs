@@ -45,7 +45,7 @@ pub fn spawn(d: Arc<Deliveries>) {
                             .set(n);
                     }
                 }
-                // Degraded is computed from recent attempts; refreshed here, not per attempt.
+                // The state gauges follow here, once a second, not per attempt.
                 for target in d.targets.keys() {
                     d.publish_state(target).await;
                 }

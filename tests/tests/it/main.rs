@@ -8,4 +8,5 @@ mod lifecycle;
 mod metrics;
 mod pelorus;
 mod prometheus;
+mod relay;
 mod sandbox;
