@@ -21,6 +21,10 @@ pub enum Scheme {
     /// As [`Scheme::HubSha256`], and also accept a signature over the body's JSON re-serialised
     /// in the separator/spacing/newline forms the Pelorus webhook exporter tries.
     HubSha256Json,
+    /// `Authorization: Bearer <token>`: senders authenticate rather than sign.
+    Bearer,
+    /// `Authorization: Basic <base64 user:password>`.
+    Basic,
 }
 
 impl Scheme {
@@ -30,6 +34,8 @@ impl Scheme {
             Scheme::None => "none",
             Scheme::HubSha256 => "hub-sha256",
             Scheme::HubSha256Json => "hub-sha256-json",
+            Scheme::Bearer => "bearer",
+            Scheme::Basic => "basic",
         }
     }
 }

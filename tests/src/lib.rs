@@ -1,8 +1,10 @@
 //! End-to-end harness: builds the plugins to wasm and the `hookgate` binary, starts the real
 //! binary on a free port with its own temporary folder, and speaks real HTTP to it.
 
+mod daemon;
 mod receiver;
 
+pub use daemon::Daemon;
 pub use receiver::{Received, Receiver, Reply};
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -13,8 +15,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Guest crates the tests load, by package name, and the file name cargo gives them.
-const GUESTS: [(&str, &str); 6] = [
+const GUESTS: [(&str, &str); 7] = [
     ("pelorus", "pelorus"),
+    ("alertmanager", "alertmanager"),
     ("minimal", "minimal"),
     ("relay", "relay"),
     ("fixture-adversary", "fixture_adversary"),

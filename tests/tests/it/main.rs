@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `hookgate` binary, real plugins compiled to wasm, real HTTP.
 
+mod alertmanager;
 mod cli;
 mod delivery;
 mod hot_reload;

@@ -1,62 +1,34 @@
 //! A real Prometheus (Debian's `prometheus`, installed by `scripts/setup --test-tools`) scrapes
 //! the gateway; PromQL over its HTTP API returns the DORA metrics the test traffic produced.
 
-use hookgate_e2e::{Gateway, Options, now, request};
+use hookgate_e2e::{Daemon, Gateway, Options, now, request};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// A Prometheus server scraping one target every second, stopped (by PID) on drop.
-struct Prometheus {
-    child: Child,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
+/// A Prometheus server scraping one target every second.
+struct Prometheus(Daemon);
 
 impl Prometheus {
     fn start(scrape: SocketAddr) -> Prometheus {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(
+        let config = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: hookgate\n    static_configs:\n      - targets: ['{scrape}']\n"
+        );
+        Prometheus(Daemon::start(
+            "prometheus",
             &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-                 scrape_configs:\n  - job_name: hookgate\n    static_configs:\n      - targets: ['{scrape}']\n"
-            ),
-        )
-        .expect("write config");
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port");
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus runs (scripts/setup --test-tools installs it)");
-        let p = Prometheus {
-            child,
-            addr,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + WAIT;
-        let ready = |addr| {
-            std::net::TcpStream::connect(addr).is_ok()
-                && request(addr, "GET", "/-/ready", &[], b"").status == 200
-        };
-        while !ready(p.addr) {
-            assert!(Instant::now() < deadline, "prometheus did not get ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        p
+            |dir, config, addr| {
+                vec![
+                    format!("--config.file={}", config.display()),
+                    format!("--storage.tsdb.path={}", dir.join("data").display()),
+                    format!("--web.listen-address={addr}"),
+                ]
+            },
+            "/-/ready",
+        ))
     }
 
     /// The result vector of an instant PromQL query.
@@ -69,7 +41,7 @@ impl Prometheus {
             })
             .collect();
         let r = request(
-            self.addr,
+            self.0.addr,
             "GET",
             &format!("/api/v1/query?query={encoded}"),
             &[],
@@ -94,13 +66,6 @@ impl Prometheus {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,6 +1,7 @@
 //! Signature verification, host side. Only this module sees secrets; only a request that
 //! passed it reaches the plugin's `handle`.
 
+mod credentials;
 mod hub_sha256;
 mod json_forms;
 
@@ -20,6 +21,10 @@ pub enum Scheme {
     /// [`Scheme::HubSha256`], also accepting a signature over the JSON body re-serialised in
     /// the forms the Pelorus exporter tries (best effort).
     HubSha256Json,
+    /// `Authorization: Bearer <secret>`: a shared token, not a signature.
+    Bearer,
+    /// `Authorization: Basic base64(<secret>)`, the secret being `user:password`.
+    Basic,
 }
 
 impl FromStr for Scheme {
@@ -29,8 +34,10 @@ impl FromStr for Scheme {
             "none" => Ok(Scheme::None),
             "hub-sha256" => Ok(Scheme::HubSha256),
             "hub-sha256-json" => Ok(Scheme::HubSha256Json),
+            "bearer" => Ok(Scheme::Bearer),
+            "basic" => Ok(Scheme::Basic),
             other => Err(format!(
-                "unknown signature scheme '{other}' (known: none, hub-sha256, hub-sha256-json)"
+                "unknown signature scheme '{other}' (known: none, hub-sha256, hub-sha256-json, bearer, basic)"
             )),
         }
     }
@@ -42,6 +49,8 @@ impl fmt::Display for Scheme {
             Scheme::None => "none",
             Scheme::HubSha256 => "hub-sha256",
             Scheme::HubSha256Json => "hub-sha256-json",
+            Scheme::Bearer => "bearer",
+            Scheme::Basic => "basic",
         })
     }
 }
@@ -82,6 +91,8 @@ pub fn verify<'h>(
         Scheme::None => Ok(()),
         Scheme::HubSha256 => hub_sha256::verify(secret, header(hub_sha256::HEADER), body, false),
         Scheme::HubSha256Json => hub_sha256::verify(secret, header(hub_sha256::HEADER), body, true),
+        Scheme::Bearer => credentials::verify_bearer(secret, header("authorization")),
+        Scheme::Basic => credentials::verify_basic(secret, header("authorization")),
     }
 }
 
@@ -92,5 +103,7 @@ pub fn sign(scheme: Scheme, secret: &Secret, body: &[u8]) -> Option<(&'static st
         Scheme::HubSha256 | Scheme::HubSha256Json => {
             Some((hub_sha256::HEADER, hub_sha256::header_value(secret, body)))
         }
+        Scheme::Bearer => Some(("authorization", credentials::header_value("Bearer", secret))),
+        Scheme::Basic => Some(("authorization", credentials::header_value("Basic", secret))),
     }
 }

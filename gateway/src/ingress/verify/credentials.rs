@@ -1,0 +1,88 @@
+//! `Authorization: Bearer <secret>` and `Authorization: Basic base64(<secret>)` (the secret
+//! being `user:password`), for senders that authenticate instead of signing (Alertmanager).
+//! Compared in constant time.
+
+use super::VerifyError;
+use crate::config::Secret;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+const HEADER: &str = "Authorization";
+
+/// Compares without stopping at the first difference.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Splits `Authorization: <scheme> <value>` with the scheme matched case-insensitively.
+fn credentials<'h>(header: Option<&'h str>, scheme: &str) -> Result<&'h str, VerifyError> {
+    let value = header.ok_or(VerifyError::Missing(HEADER))?.trim();
+    match value.split_once(' ') {
+        Some((given, rest)) if given.eq_ignore_ascii_case(scheme) => Ok(rest.trim()),
+        _ => Err(VerifyError::Malformed(HEADER)),
+    }
+}
+
+pub fn verify_bearer(secret: &Secret, header: Option<&str>) -> Result<(), VerifyError> {
+    let token = credentials(header, "Bearer")?;
+    if same(token.as_bytes(), secret.expose()) {
+        Ok(())
+    } else {
+        Err(VerifyError::Mismatch)
+    }
+}
+
+pub fn verify_basic(secret: &Secret, header: Option<&str>) -> Result<(), VerifyError> {
+    let encoded = credentials(header, "Basic")?;
+    let decoded = STANDARD
+        .decode(encoded)
+        .map_err(|_| VerifyError::Malformed(HEADER))?;
+    if same(&decoded, secret.expose()) {
+        Ok(())
+    } else {
+        Err(VerifyError::Mismatch)
+    }
+}
+
+pub fn header_value(scheme: &str, secret: &Secret) -> String {
+    match scheme {
+        "Basic" => format!("Basic {}", STANDARD.encode(secret.expose())),
+        _ => format!("Bearer {}", String::from_utf8_lossy(secret.expose())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_and_basic() {
+        let token = Secret::new("t0ken");
+        assert_eq!(verify_bearer(&token, Some("Bearer t0ken")), Ok(()));
+        assert_eq!(verify_bearer(&token, Some("bearer  t0ken ")), Ok(()));
+        assert_eq!(
+            verify_bearer(&token, Some("Bearer t0kem")),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(
+            verify_bearer(&token, Some("t0ken")),
+            Err(VerifyError::Malformed(HEADER))
+        );
+        assert_eq!(
+            verify_bearer(&token, None),
+            Err(VerifyError::Missing(HEADER))
+        );
+        let user = Secret::new("am:pa55");
+        let good = header_value("Basic", &user);
+        assert_eq!(good, "Basic YW06cGE1NQ==");
+        assert_eq!(verify_basic(&user, Some(&good)), Ok(()));
+        assert_eq!(
+            verify_basic(&Secret::new("am:other"), Some(&good)),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(
+            verify_basic(&user, Some("Basic !!")),
+            Err(VerifyError::Malformed(HEADER))
+        );
+    }
+}
