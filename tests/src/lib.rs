@@ -15,9 +15,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Guest crates the tests load, by package name, and the file name cargo gives them.
-const GUESTS: [(&str, &str); 7] = [
+const GUESTS: [(&str, &str); 8] = [
     ("pelorus", "pelorus"),
     ("alertmanager", "alertmanager"),
+    ("k8s-admission", "k8s_admission"),
     ("minimal", "minimal"),
     ("relay", "relay"),
     ("fixture-adversary", "fixture_adversary"),

@@ -5,6 +5,7 @@ mod cli;
 mod delivery;
 mod hot_reload;
 mod ingress;
+mod k8s_admission;
 mod lifecycle;
 mod metrics;
 mod pelorus;
