@@ -128,6 +128,9 @@ pub struct ServerConfig {
     /// power loss) or `normal` (written to the OS before the answer; survives a crash or
     /// kill -9 of the gateway, not of the machine).
     pub outbox_sync: OutboxSync,
+    /// Delivered and dead deliveries, and attempts, older than this are deleted (hourly).
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
 }
 
 /// How hard the outbox commits.
@@ -153,6 +156,7 @@ impl Default for ServerConfig {
             poll_interval: Duration::from_secs(2),
             data_dir: PathBuf::from("hookgate-data"),
             outbox_sync: OutboxSync::Full,
+            retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

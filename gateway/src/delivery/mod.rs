@@ -4,6 +4,7 @@
 
 mod breaker;
 mod outbox;
+mod retention;
 mod retry;
 mod schedule;
 mod secrets;
@@ -126,6 +127,7 @@ impl Deliveries {
         });
         worker::spawn(deliveries.clone());
         schedule::spawn(&deliveries, &config.schedules);
+        retention::spawn(&deliveries, config.server.retention);
         Ok(deliveries)
     }
 

@@ -773,3 +773,40 @@ fn schedules_send_their_templated_body_on_time() {
     assert_eq!(listed["deliveries"][0]["event_type"], "schedule.heartbeat");
     assert_eq!(listed["deliveries"][0]["plugin"], "(schedule)");
 }
+
+#[test]
+fn finished_deliveries_past_the_retention_are_pruned_and_pending_ones_kept() {
+    let rx = Receiver::start(vec![]);
+    // A retention of 0 s: everything finished before a start is past it.
+    let mut g = gateway(format!("retention = \"0s\"\n{}", target("rx", &rx, "")));
+    deliver(&g, r#"{"n":1}"#);
+    deliver(&g, r#"{"n":2}"#);
+    assert!(g.wait_until(WAIT, |g| deliveries(g, "rx", "delivered") == 2.0));
+    g.admin("POST", "/api/targets/rx/pause");
+    deliver(&g, r#"{"n":3}"#);
+    g.terminate();
+    assert_eq!(g.wait(WAIT), Some(0), "{}", g.logs());
+    let again = Gateway::restart(
+        &g.dir.path().join("hookgate.toml"),
+        &[("ADMIN_TOKEN", "admin-t0ken".into())],
+    );
+    assert!(
+        again.wait_for_log("pruned the outbox", WAIT),
+        "{}",
+        again.logs()
+    );
+    let left = again.admin("GET", "/api/deliveries?target=rx").json();
+    let left = left["deliveries"].as_array().expect("deliveries").clone();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["state"], "pending", "the held delivery is kept");
+    assert!(again.wait_until(WAIT, |g| {
+        g.metric(r#"hookgate_outbox_deliveries{state="delivered"}"#) == Some(0.0)
+            && g.metric(r#"hookgate_outbox_deliveries{state="pending"}"#) == Some(1.0)
+    }));
+    assert_eq!(
+        again.admin("GET", "/api/targets/rx").json()["recent_attempts"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+}

@@ -1,0 +1,135 @@
+//! Keeps the outbox from growing without end: deliveries that finished (delivered or dead)
+//! longer ago than `server.retention`, and attempts older than that, are deleted, at start and
+//! then hourly, in small batches so that enqueues never wait long behind them.
+
+use super::Deliveries;
+use super::outbox::now_ms;
+use rusqlite::{Connection, params};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Rows deleted per statement.
+const BATCH: u32 = 5000;
+/// How often it runs.
+const EVERY: Duration = Duration::from_secs(3600);
+
+/// Starts the hourly pruning.
+pub fn spawn(d: &Arc<Deliveries>, retention: Duration) {
+    let d = d.clone();
+    tokio::spawn(async move {
+        loop {
+            let cutoff = now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+            match prune_all(&d, cutoff).await {
+                Ok((0, 0)) => {}
+                Ok((deliveries, attempts)) => {
+                    tracing::info!(deliveries, attempts, "pruned the outbox past its retention");
+                }
+                Err(e) => tracing::error!("pruning the outbox: {e}"),
+            }
+            tokio::time::sleep(EVERY).await;
+        }
+    });
+}
+
+async fn prune_all(d: &Deliveries, cutoff: i64) -> Result<(usize, usize), super::OutboxError> {
+    let targets = d.outbox().with(targets).await?;
+    let (mut deliveries, mut attempts) = (0, 0);
+    for target in targets {
+        loop {
+            let t = target.clone();
+            let (n, m) = d
+                .outbox()
+                .change(move |c| prune(c, &t, cutoff, BATCH))
+                .await?;
+            deliveries += n;
+            attempts += m;
+            if n < BATCH as usize && m < BATCH as usize {
+                break;
+            }
+        }
+    }
+    Ok((deliveries, attempts))
+}
+
+/// Every target with stored deliveries or attempts, configured or not any more.
+fn targets(conn: &mut Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT target FROM deliveries UNION SELECT DISTINCT target FROM attempts",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Deletes up to `batch` of `target`'s deliveries that finished before `cutoff_ms`, and up to
+/// `batch` of its attempts from before then; each through its (target, …) index.
+pub fn prune(
+    conn: &Connection,
+    target: &str,
+    cutoff_ms: i64,
+    batch: u32,
+) -> rusqlite::Result<(usize, usize)> {
+    let mut deliveries = 0;
+    // A finished delivery's next_attempt_ms is when it finished.
+    for state in ["delivered", "dead"] {
+        deliveries += conn.execute(
+            "DELETE FROM deliveries WHERE rowid IN (
+                 SELECT rowid FROM deliveries
+                 WHERE target = ?1 AND state = ?2 AND next_attempt_ms < ?3 LIMIT ?4)",
+            params![target, state, cutoff_ms, batch],
+        )?;
+    }
+    let attempts = conn.execute(
+        "DELETE FROM attempts WHERE id IN
+             (SELECT id FROM attempts WHERE target = ?1 AND at_ms < ?2 LIMIT ?3)",
+        params![target, cutoff_ms, batch],
+    )?;
+    Ok((deliveries, attempts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_finished_before_the_cutoff_goes() {
+        let mut conn = Connection::open_in_memory().expect("sqlite");
+        conn.execute_batch(super::super::outbox::SCHEMA)
+            .expect("schema");
+        for (id, state, at) in [
+            ("old-delivered", "delivered", 10),
+            ("old-dead", "dead", 20),
+            ("old-pending", "pending", 5),
+            ("new-delivered", "delivered", 200),
+        ] {
+            conn.execute(
+                "INSERT INTO deliveries (id, target, event_type, plugin, body, headers, created_ms, state, next_attempt_ms)
+                 VALUES (?1, 't', 'e', 'p', x'', '[]', 0, ?2, ?3)",
+                params![id, state, at],
+            )
+            .expect("insert");
+            conn.execute(
+                "INSERT INTO attempts (delivery, target, at_ms, duration_ms, request_bytes, response_excerpt)
+                 VALUES (?1, 't', ?2, 1, 0, '')",
+                params![id, at],
+            )
+            .expect("insert");
+        }
+        assert_eq!(
+            prune(&conn, "t", 100, 1).expect("prune"),
+            (2, 1),
+            "batches per state"
+        );
+        assert_eq!(prune(&conn, "t", 100, 10).expect("prune"), (0, 2));
+        assert_eq!(prune(&conn, "t", 100, 10).expect("prune"), (0, 0));
+        assert_eq!(targets(&mut conn).expect("targets"), ["t"]);
+        let left: Vec<String> = conn
+            .prepare("SELECT id FROM deliveries ORDER BY id")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("select");
+        assert_eq!(
+            left,
+            ["new-delivered", "old-pending"],
+            "pending stays, however old"
+        );
+    }
+}
