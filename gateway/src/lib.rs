@@ -21,3 +21,4 @@ pub mod manifest;
 pub mod metrics;
 pub mod outcome;
 pub mod runtime;
+pub mod standard_webhooks;

@@ -25,6 +25,10 @@ pub enum Scheme {
     Bearer,
     /// `Authorization: Basic <base64 user:password>`.
     Basic,
+    /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`.
+    StandardWebhooks,
+    /// `X-Gitlab-Token: <token>`.
+    GitlabToken,
 }
 
 impl Scheme {
@@ -36,6 +40,8 @@ impl Scheme {
             Scheme::HubSha256Json => "hub-sha256-json",
             Scheme::Bearer => "bearer",
             Scheme::Basic => "basic",
+            Scheme::StandardWebhooks => "standard-webhooks",
+            Scheme::GitlabToken => "gitlab-token",
         }
     }
 }

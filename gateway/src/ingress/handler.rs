@@ -249,9 +249,9 @@ async fn pipeline(
                 .inc();
             let answer = match e {
                 verify::VerifyError::Missing(_) => manifest.missing_signature.clone(),
-                verify::VerifyError::Malformed(_) | verify::VerifyError::Mismatch => {
-                    manifest.invalid_signature.clone()
-                }
+                verify::VerifyError::Malformed(_)
+                | verify::VerifyError::Mismatch
+                | verify::VerifyError::Expired => manifest.invalid_signature.clone(),
             };
             return Err(IngressError::Signature {
                 answer,

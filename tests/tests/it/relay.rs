@@ -91,3 +91,93 @@ fn bad_events_are_refused_with_the_reason_and_nothing_is_queued() {
         None
     );
 }
+
+/// Standard Webhooks headers for `body`, made by the `standardwebhooks` Python package.
+fn python_signed(secret: &str, id: &str, at: i64, body: &str) -> String {
+    let script = "import sys, datetime\nfrom standardwebhooks import Webhook\n\
+                  secret, msg_id, at, body = sys.argv[1:]\n\
+                  t = datetime.datetime.fromtimestamp(int(at), tz=datetime.timezone.utc)\n\
+                  print(Webhook(secret).sign(msg_id, t, body))\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, secret, id, &at.to_string(), body])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn standard_webhooks_senders_are_verified_with_a_window_against_replays() {
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let g = Gateway::start(Options {
+        plugins: vec![("relay", "relay.wasm")],
+        config:
+            "[plugins.relay]\nscheme = \"standard-webhooks\"\nsecret = { env = \"SW_SECRET\" }\n"
+                .into(),
+        env: vec![("SW_SECRET", SECRET.into())],
+    });
+    let body = r#"{"type":"invoice.paid"}"#;
+    let now = hookgate_e2e::now() as i64;
+    let send = |at: i64, body: &str, signed_body: &str| {
+        let signature = python_signed(SECRET, "msg_1", at, signed_body);
+        let at = at.to_string();
+        post(
+            &g,
+            &[
+                ("X-Event-Type", "invoice.paid"),
+                ("webhook-id", "msg_1"),
+                ("webhook-timestamp", &at),
+                ("webhook-signature", &signature),
+            ],
+            body,
+        )
+        .status
+    };
+    assert_eq!(send(now, body, body), 202);
+    assert_eq!(
+        send(now, r#"{"type":"invoice.void"}"#, body),
+        403,
+        "tampered"
+    );
+    assert_eq!(send(now - 3600, body, body), 403, "an hour old: a replay");
+    assert_eq!(
+        post(&g, &[("X-Event-Type", "a")], body).status,
+        401,
+        "unsigned"
+    );
+    for reason in ["mismatch", "expired", "missing"] {
+        assert_eq!(
+            g.metric(&format!(
+                r#"hookgate_signature_failures_total{{plugin="relay",reason="{reason}"}}"#
+            )),
+            Some(1.0),
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn gitlab_tokens_are_checked_by_the_gateway() {
+    let g = Gateway::start(Options {
+        plugins: vec![("relay", "relay.wasm")],
+        config: "[plugins.relay]\nscheme = \"gitlab-token\"\nsecret = { env = \"GL_TOKEN\" }\nsettings = { event_header = \"X-Gitlab-Event\" }\n".into(),
+        env: vec![("GL_TOKEN", "gl-t0ken".into())],
+    });
+    let push = |token: &str| {
+        post(
+            &g,
+            &[("X-Gitlab-Event", "Push-Hook"), ("X-Gitlab-Token", token)],
+            r#"{"object_kind":"push"}"#,
+        )
+        .status
+    };
+    assert_eq!(push("gl-t0ken"), 202);
+    assert_eq!(push("wrong"), 403);
+}

@@ -1,6 +1,6 @@
-//! `Authorization: Bearer <secret>` and `Authorization: Basic base64(<secret>)` (the secret
-//! being `user:password`), for senders that authenticate instead of signing (Alertmanager).
-//! Compared in constant time.
+//! `Authorization: Bearer <secret>`, `Authorization: Basic base64(<secret>)` (the secret
+//! being `user:password`) and `X-Gitlab-Token: <secret>`, for senders that authenticate
+//! instead of signing (Alertmanager, GitLab). Compared in constant time.
 
 use super::VerifyError;
 use crate::config::Secret;
@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 const HEADER: &str = "Authorization";
 
 /// Compares without stopping at the first difference.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -38,6 +38,15 @@ pub fn verify_basic(secret: &Secret, header: Option<&str>) -> Result<(), VerifyE
         .decode(encoded)
         .map_err(|_| VerifyError::Malformed(HEADER))?;
     if same(&decoded, secret.expose()) {
+        Ok(())
+    } else {
+        Err(VerifyError::Mismatch)
+    }
+}
+
+pub fn verify_token(secret: &Secret, header: Option<&str>) -> Result<(), VerifyError> {
+    let token = header.ok_or(VerifyError::Missing("X-Gitlab-Token"))?;
+    if same(token.as_bytes(), secret.expose()) {
         Ok(())
     } else {
         Err(VerifyError::Mismatch)
@@ -83,6 +92,20 @@ mod tests {
         assert_eq!(
             verify_basic(&user, Some("Basic !!")),
             Err(VerifyError::Malformed(HEADER))
+        );
+    }
+
+    #[test]
+    fn gitlab_tokens() {
+        let s = Secret::new("gl-t0ken");
+        assert_eq!(verify_token(&s, Some("gl-t0ken")), Ok(()));
+        assert_eq!(
+            verify_token(&s, Some("gl-t0kem")),
+            Err(VerifyError::Mismatch)
+        );
+        assert_eq!(
+            verify_token(&s, None),
+            Err(VerifyError::Missing("X-Gitlab-Token"))
         );
     }
 }
