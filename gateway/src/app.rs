@@ -52,6 +52,7 @@ pub async fn serve(config: Config, config_path: Option<PathBuf>) -> anyhow::Resu
         metrics,
         draining: AtomicBool::new(false),
         deliveries,
+        dedup: ingress::dedup::Dedup::new(config.server.dedup_window, ingress::dedup::CAPACITY),
     });
     watch(gateway.clone(), config_path);
     match &config.admin.token {

@@ -79,6 +79,8 @@ pub struct Manifest {
     pub settings: Vec<Setting>,
     /// Whether `handshake` runs before verification.
     pub handshake: bool,
+    /// Header with the sender's delivery id (lower-case), for the duplicate window.
+    pub delivery_id_header: Option<String>,
 }
 
 /// A manifest that breaks a rule; the message names the field.
@@ -129,6 +131,14 @@ impl Manifest {
                     ),
                 ));
             }
+        }
+        if let Some(h) = &self.delivery_id_header
+            && http::HeaderName::from_bytes(h.as_bytes()).is_err()
+        {
+            return Err(err(
+                "delivery_id_header",
+                format!("{h:?} is not a header name"),
+            ));
         }
         for (i, prefix) in self.user_agent_prefixes.iter().enumerate() {
             if prefix.is_empty() {

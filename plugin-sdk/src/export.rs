@@ -149,6 +149,7 @@ impl From<Manifest> for wit::Manifest {
                 })
                 .collect(),
             handshake: m.handshake,
+            delivery_id_header: m.delivery_id_header,
         }
     }
 }

@@ -110,6 +110,8 @@ pub struct Manifest {
     pub settings: Vec<Setting>,
     /// Whether handshake errors take precedence over signature errors.
     pub handshake: bool,
+    /// Header carrying the sender's delivery id, for the host's duplicate window.
+    pub delivery_id_header: Option<String>,
 }
 
 impl Manifest {
@@ -129,6 +131,7 @@ impl Manifest {
             invalid_signature: None,
             settings: Vec::new(),
             handshake: false,
+            delivery_id_header: None,
         }
     }
 
@@ -227,6 +230,13 @@ impl Manifest {
             description: description.into(),
             required,
         });
+        self
+    }
+
+    /// Names the header that carries the sender's delivery id: the gateway answers a repeat
+    /// within its window with 200 and does not call the plugin (nor count it) again.
+    pub fn delivery_id_header(mut self, header: &str) -> Self {
+        self.delivery_id_header = Some(header.to_ascii_lowercase());
         self
     }
 

@@ -15,8 +15,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Guest crates the tests load, by package name, and the file name cargo gives them.
-const GUESTS: [(&str, &str); 8] = [
+const GUESTS: [(&str, &str); 9] = [
     ("pelorus", "pelorus"),
+    ("github", "github"),
     ("alertmanager", "alertmanager"),
     ("k8s-admission", "k8s_admission"),
     ("minimal", "minimal"),
@@ -26,7 +27,8 @@ const GUESTS: [(&str, &str); 8] = [
     ("fixture-versioned", "fixture_versioned"),
 ];
 
-fn workspace_root() -> PathBuf {
+/// The repository's root folder.
+pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests/ has a parent")

@@ -131,6 +131,10 @@ pub struct ServerConfig {
     /// Delivered and dead deliveries, and attempts, older than this are deleted (hourly).
     #[serde(with = "humantime_serde")]
     pub retention: Duration,
+    /// How long a sender's delivery id (for plugins that name its header) is remembered;
+    /// a repeat within it is answered 200 unprocessed. `0s` turns it off.
+    #[serde(with = "humantime_serde")]
+    pub dedup_window: Duration,
 }
 
 /// How hard the outbox commits.
@@ -157,6 +161,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("hookgate-data"),
             outbox_sync: OutboxSync::Full,
             retention: Duration::from_secs(7 * 24 * 3600),
+            dedup_window: Duration::from_secs(3600),
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct Gateway {
     pub draining: AtomicBool,
     /// Outbound deliveries.
     pub deliveries: Arc<crate::delivery::Deliveries>,
+    /// Senders' delivery ids already handled.
+    pub dedup: super::dedup::Dedup,
 }
 
 impl crate::catalog::watch::Reloadable for Gateway {
@@ -259,6 +261,27 @@ async fn pipeline(
             });
         }
     }
+    // Only verified requests reach the window, so a forger cannot mark an id as handled.
+    let delivery_id = manifest
+        .delivery_id_header
+        .as_deref()
+        .and_then(|h| parts.headers.get(h))
+        .and_then(|v| v.to_str().ok());
+    if let Some(id) = delivery_id.filter(|id| gateway.dedup.seen(plugin.name(), id, Instant::now()))
+    {
+        gateway
+            .metrics
+            .own
+            .duplicates
+            .with_label_values(&[plugin.name()])
+            .inc();
+        let body =
+            serde_json::json!({ "detail": "Duplicate delivery: already handled.", "delivery": id });
+        return Ok(json_response(
+            StatusCode::OK,
+            serde_json::to_vec(&body).unwrap_or_default(),
+        ));
+    }
     request.body = body;
     let outcome = call
         .handle(&request)
@@ -266,6 +289,9 @@ async fn pipeline(
         .map_err(plugin_error)?
         .map_err(rejected)?;
     apply(gateway, plugin, &outcome).await?;
+    if let Some(id) = delivery_id {
+        gateway.dedup.remember(plugin.name(), id, Instant::now());
+    }
     invocations.with_label_values(&[plugin.name(), "ok"]).inc();
     Ok(respond(outcome))
 }

@@ -2,6 +2,7 @@
 //! error answers. Knows nothing of wasmtime; it calls the runtime through `handler`.
 
 pub mod answer;
+pub mod dedup;
 pub mod handler;
 pub mod route;
 pub mod verify;

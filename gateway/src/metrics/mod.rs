@@ -7,20 +7,23 @@ mod plugin_families;
 pub use own::GatewayMetrics;
 pub use plugin_families::{PluginFamilies, SampleError};
 
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, MetricFamily};
+use plugin_families::Family;
 use prometheus::{Encoder, IntCounterVec, Registry, TextEncoder};
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A plugin's families could not be registered.
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterError {
-    /// Another plugin owns a family of that name.
-    #[error("metric family '{family}' is already registered by plugin '{owner}'")]
+    /// Another plugin has a family of that name, declared differently.
+    #[error(
+        "metric family '{family}' is already registered by plugin '{owner}' with another type, help or labels"
+    )]
     Taken {
         /// Family.
         family: String,
-        /// Plugin that owns it.
+        /// A plugin that has it.
         owner: String,
     },
     /// The registry refused it (e.g. a name of the gateway's own).
@@ -28,12 +31,21 @@ pub enum RegisterError {
     Registry(#[from] prometheus::Error),
 }
 
-/// The registry and who owns which family.
+/// A family and the plugins that declare it. Plugins that declare a family identically share
+/// it (GitHub and Pelorus events both feed `commit_timestamp`); it leaves the registry with
+/// the last of them.
+struct Shared {
+    definition: MetricFamily,
+    family: Arc<Family>,
+    owners: BTreeSet<String>,
+}
+
+/// The registry and the plugins' families.
 pub struct Metrics {
     registry: Registry,
     /// The gateway's own families.
     pub own: GatewayMetrics,
-    owners: Mutex<HashMap<String, String>>,
+    families: Mutex<HashMap<String, Shared>>,
     dropped: IntCounterVec,
 }
 
@@ -46,43 +58,71 @@ impl Metrics {
         Ok(Metrics {
             registry,
             own,
-            owners: Mutex::new(HashMap::new()),
+            families: Mutex::new(HashMap::new()),
             dropped,
         })
     }
 
-    /// Registers the families `manifest` declares; fails if another plugin owns one.
+    /// Registers the families `manifest` declares, sharing those another plugin declares
+    /// identically; fails if another plugin declares one differently.
     pub fn register_plugin(
         &self,
         manifest: &Manifest,
         max_series: usize,
     ) -> Result<PluginFamilies, RegisterError> {
-        let mut owners = self.owners.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut pool = self.families.lock().unwrap_or_else(PoisonError::into_inner);
         for f in &manifest.metrics {
-            if let Some(owner) = owners.get(&f.name).filter(|o| **o != manifest.name) {
+            if let Some(shared) = pool.get(&f.name).filter(|s| s.definition != *f) {
                 return Err(RegisterError::Taken {
                     family: f.name.clone(),
-                    owner: owner.clone(),
+                    owner: shared.owners.iter().next().cloned().unwrap_or_default(),
                 });
             }
         }
-        let plugin = manifest.name.clone();
-        let families = PluginFamilies::build(manifest, max_series, |family| {
-            self.dropped.with_label_values(&[plugin.as_str(), family])
-        })?;
-        for collector in families.collectors() {
-            if let Err(e) = self.registry.register(collector) {
-                // Leave nothing half-registered: the ones that went in come out again.
-                for c in families.collectors() {
-                    let _ = self.registry.unregister(c);
+        let mut families = HashMap::new();
+        let mut created: Vec<(&MetricFamily, Arc<Family>)> = Vec::new();
+        for f in &manifest.metrics {
+            if let Some(shared) = pool.get(&f.name) {
+                families.insert(f.name.clone(), shared.family.clone());
+                continue;
+            }
+            let dropped = self
+                .dropped
+                .with_label_values(&[manifest.name.as_str(), f.name.as_str()]);
+            let registered = Family::new(f, max_series, dropped).and_then(|family| {
+                self.registry.register(family.collector())?;
+                Ok(Arc::new(family))
+            });
+            match registered {
+                Ok(family) => {
+                    families.insert(f.name.clone(), family.clone());
+                    created.push((f, family));
                 }
-                return Err(RegisterError::Registry(e));
+                Err(e) => {
+                    // Leave nothing half-registered.
+                    for (_, family) in created {
+                        let _ = self.registry.unregister(family.collector());
+                    }
+                    return Err(RegisterError::Registry(e));
+                }
             }
         }
-        for f in &manifest.metrics {
-            owners.insert(f.name.clone(), manifest.name.clone());
+        for (f, family) in created {
+            pool.insert(
+                f.name.clone(),
+                Shared {
+                    definition: f.clone(),
+                    family,
+                    owners: BTreeSet::new(),
+                },
+            );
         }
-        Ok(families)
+        for f in &manifest.metrics {
+            if let Some(shared) = pool.get_mut(&f.name) {
+                shared.owners.insert(manifest.name.clone());
+            }
+        }
+        Ok(PluginFamilies { families })
     }
 
     /// Puts back families taken out by [`Metrics::unregister_plugin`] (a refused new version
@@ -92,25 +132,45 @@ impl Metrics {
         manifest: &Manifest,
         families: &PluginFamilies,
     ) -> Result<(), RegisterError> {
-        let mut owners = self.owners.lock().unwrap_or_else(PoisonError::into_inner);
-        for collector in families.collectors() {
-            self.registry.register(collector)?;
-        }
+        let mut pool = self.families.lock().unwrap_or_else(PoisonError::into_inner);
         for f in &manifest.metrics {
-            owners.insert(f.name.clone(), manifest.name.clone());
+            let Some(family) = families.families.get(&f.name) else {
+                continue;
+            };
+            match pool.get_mut(&f.name) {
+                Some(shared) => {
+                    shared.owners.insert(manifest.name.clone());
+                }
+                None => {
+                    self.registry.register(family.collector())?;
+                    pool.insert(
+                        f.name.clone(),
+                        Shared {
+                            definition: f.clone(),
+                            family: family.clone(),
+                            owners: BTreeSet::from([manifest.name.clone()]),
+                        },
+                    );
+                }
+            }
         }
         Ok(())
     }
 
-    /// Removes a plugin's families (after a failed load, or when it is unloaded).
+    /// Removes a plugin from its families (after a failed load, or when it is unloaded); a
+    /// family no other plugin declares leaves the registry.
     pub fn unregister_plugin(&self, plugin: &str, families: &PluginFamilies) {
-        for c in families.collectors() {
-            let _ = self.registry.unregister(c);
+        let mut pool = self.families.lock().unwrap_or_else(PoisonError::into_inner);
+        for name in families.families.keys() {
+            let Some(shared) = pool.get_mut(name) else {
+                continue;
+            };
+            shared.owners.remove(plugin);
+            if shared.owners.is_empty() {
+                let _ = self.registry.unregister(shared.family.collector());
+                pool.remove(name);
+            }
         }
-        self.owners
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|_, owner| owner != plugin);
     }
 
     /// The text exposition of every family.

@@ -21,6 +21,8 @@ pub struct GatewayMetrics {
     pub series_dropped: IntCounterVec,
     /// `hookgate_deliveries_unrouted_total{plugin,event_type}`: deliveries no target takes.
     pub deliveries_unrouted: IntCounterVec,
+    /// `hookgate_duplicates_total{plugin}`: senders' repeats answered from the duplicate window.
+    pub duplicates: IntCounterVec,
     /// `hookgate_plugins_loaded`: plugins serving now.
     pub plugins_loaded: IntGauge,
     /// `hookgate_plugin_reloads_total{plugin,result}`: loaded, error, removed.
@@ -116,6 +118,11 @@ impl GatewayMetrics {
                 "hookgate_deliveries_unrouted_total",
                 "Deliveries produced by plugins that no configured target takes",
                 &["plugin", "event_type"],
+            )?,
+            duplicates: counter(
+                "hookgate_duplicates_total",
+                "Requests whose delivery id was already handled within the window, answered 200 unprocessed",
+                &["plugin"],
             )?,
             plugins_loaded,
             reloads: counter(

@@ -1,14 +1,14 @@
 //! Families declared by plugins: registered at load, written only through checked samples,
 //! each with a series cap.
 
-use crate::manifest::{Manifest, MetricKind};
+use crate::manifest::{MetricFamily, MetricKind};
 use crate::outcome::{Sample, SampleOp};
 use prometheus::core::Collector;
 use prometheus::{
     Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter, Opts,
 };
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A sample the manifest does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,7 +51,8 @@ enum Series {
     Histogram(Histogram),
 }
 
-struct Family {
+/// One family's collector and series; shared by every plugin that declares it identically.
+pub(super) struct Family {
     kind: MetricKind,
     labels: usize,
     vector: Vector,
@@ -60,62 +61,52 @@ struct Family {
     dropped: IntCounter,
 }
 
+impl Family {
+    /// An (unregistered) family as `f` declares it.
+    pub(super) fn new(
+        f: &MetricFamily,
+        max_series: usize,
+        dropped: IntCounter,
+    ) -> prometheus::Result<Self> {
+        let labels: Vec<&str> = f.label_names.iter().map(String::as_str).collect();
+        let opts = Opts::new(f.name.clone(), f.help.clone());
+        let vector = match f.kind {
+            MetricKind::Counter => Vector::Counter(CounterVec::new(opts, &labels)?),
+            MetricKind::Gauge => Vector::Gauge(GaugeVec::new(opts, &labels)?),
+            MetricKind::Histogram => {
+                let mut hopts = HistogramOpts::new(f.name.clone(), f.help.clone());
+                if !f.buckets.is_empty() {
+                    hopts = hopts.buckets(f.buckets.clone());
+                }
+                Vector::Histogram(HistogramVec::new(hopts, &labels)?)
+            }
+        };
+        Ok(Family {
+            kind: f.kind,
+            labels: labels.len(),
+            vector,
+            series: Mutex::new(HashMap::new()),
+            max_series,
+            dropped,
+        })
+    }
+
+    /// The collector, for the registry.
+    pub(super) fn collector(&self) -> Box<dyn Collector> {
+        match &self.vector {
+            Vector::Counter(v) => Box::new(v.clone()),
+            Vector::Gauge(v) => Box::new(v.clone()),
+            Vector::Histogram(v) => Box::new(v.clone()),
+        }
+    }
+}
+
 /// One plugin's families.
 pub struct PluginFamilies {
-    families: HashMap<String, Family>,
+    pub(super) families: HashMap<String, Arc<Family>>,
 }
 
 impl PluginFamilies {
-    /// Builds (unregistered) collectors for every family in `manifest`.
-    pub(super) fn build(
-        manifest: &Manifest,
-        max_series: usize,
-        dropped: impl Fn(&str) -> IntCounter,
-    ) -> prometheus::Result<Self> {
-        let mut families = HashMap::new();
-        for f in &manifest.metrics {
-            let labels: Vec<&str> = f.label_names.iter().map(String::as_str).collect();
-            let opts = Opts::new(f.name.clone(), f.help.clone());
-            let vector = match f.kind {
-                MetricKind::Counter => Vector::Counter(CounterVec::new(opts, &labels)?),
-                MetricKind::Gauge => Vector::Gauge(GaugeVec::new(opts, &labels)?),
-                MetricKind::Histogram => {
-                    let mut hopts = HistogramOpts::new(f.name.clone(), f.help.clone());
-                    if !f.buckets.is_empty() {
-                        hopts = hopts.buckets(f.buckets.clone());
-                    }
-                    Vector::Histogram(HistogramVec::new(hopts, &labels)?)
-                }
-            };
-            families.insert(
-                f.name.clone(),
-                Family {
-                    kind: f.kind,
-                    labels: labels.len(),
-                    vector,
-                    series: Mutex::new(HashMap::new()),
-                    max_series,
-                    dropped: dropped(&f.name),
-                },
-            );
-        }
-        Ok(PluginFamilies { families })
-    }
-
-    /// The collectors, for registration.
-    pub(super) fn collectors(&self) -> Vec<Box<dyn Collector>> {
-        self.families
-            .values()
-            .map(|f| -> Box<dyn Collector> {
-                match &f.vector {
-                    Vector::Counter(v) => Box::new(v.clone()),
-                    Vector::Gauge(v) => Box::new(v.clone()),
-                    Vector::Histogram(v) => Box::new(v.clone()),
-                }
-            })
-            .collect()
-    }
-
     /// Checks every sample against the manifest; nothing is applied if one is wrong.
     pub fn check(&self, samples: &[Sample]) -> Result<(), SampleError> {
         for s in samples {

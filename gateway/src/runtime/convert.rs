@@ -162,6 +162,7 @@ pub fn manifest(m: wit::Manifest) -> Result<Manifest, String> {
             })
             .collect(),
         handshake: m.handshake,
+        delivery_id_header: m.delivery_id_header.map(|h| h.to_ascii_lowercase()),
     };
     manifest.validate().map_err(|e| e.to_string())?;
     Ok(manifest)

@@ -3,6 +3,7 @@
 mod alertmanager;
 mod cli;
 mod delivery;
+mod github;
 mod hot_reload;
 mod ingress;
 mod k8s_admission;
