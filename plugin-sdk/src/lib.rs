@@ -78,6 +78,7 @@ mod manifest;
 mod types;
 
 pub mod testing;
+pub mod time;
 
 #[doc(hidden)]
 #[allow(

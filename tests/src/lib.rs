@@ -15,9 +15,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Guest crates the tests load, by package name, and the file name cargo gives them.
-const GUESTS: [(&str, &str); 9] = [
+const GUESTS: [(&str, &str); 10] = [
     ("pelorus", "pelorus"),
     ("github", "github"),
+    ("gitlab", "gitlab"),
     ("alertmanager", "alertmanager"),
     ("k8s-admission", "k8s_admission"),
     ("minimal", "minimal"),

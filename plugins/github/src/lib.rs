@@ -5,9 +5,8 @@
 //! events are also forwarded as deliveries. The gateway verifies `X-Hub-Signature-256` and
 //! answers repeats of an `X-GitHub-Delivery` within its window.
 
-mod time;
-
 use hookgate_plugin_sdk::prelude::*;
+use hookgate_plugin_sdk::time;
 use serde_json::{Map, Value, json};
 
 /// The plugin.

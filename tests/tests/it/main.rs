@@ -4,6 +4,7 @@ mod alertmanager;
 mod cli;
 mod delivery;
 mod github;
+mod gitlab;
 mod hot_reload;
 mod ingress;
 mod k8s_admission;

@@ -1,8 +1,9 @@
-//! RFC 3339 timestamps as GitHub writes them (`2019-05-15T15:20:41Z`,
-//! `2019-05-15T08:20:41-07:00`, optional fraction) to unix seconds. The guest has no clock and
-//! needs none: this is arithmetic.
+//! Timestamps as senders write them, to unix seconds: RFC 3339 (`2019-05-15T15:20:41Z`,
+//! `2019-05-15T08:20:41-07:00`, optional fraction) and the forms GitLab also uses
+//! (`2021-04-28 21:50:00 +0200`, `2016-08-12 15:26:29 UTC`). A plugin has no clock and needs
+//! none for this: it is arithmetic.
 
-/// Unix seconds of `text`, or `None` if it is not RFC 3339.
+/// Unix seconds of `text`, or `None` if it is none of the forms above.
 pub fn unix_seconds(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
@@ -24,6 +25,16 @@ pub fn unix_seconds(text: &str) -> Option<i64> {
             return None;
         }
         rest = &frac[digits..];
+    }
+    // GitLab: a space, then "UTC" or "+0200".
+    let spaced;
+    if let Some(tail) = rest.strip_prefix(' ') {
+        spaced = match tail {
+            "UTC" => "Z".to_string(),
+            _ if tail.len() == 5 => format!("{}:{}", &tail[..3], &tail[3..]),
+            _ => return None,
+        };
+        rest = &spaced;
     }
     let offset = match rest {
         "Z" | "z" => 0,
@@ -69,6 +80,11 @@ mod tests {
             Some(1_557_933_641)
         );
         assert_eq!(unix_seconds("2024-02-29T12:00:00Z"), Some(1_709_208_000));
+        assert_eq!(
+            unix_seconds("2019-05-15 17:20:41 +0200"),
+            Some(1_557_933_641)
+        );
+        assert_eq!(unix_seconds("2019-05-15 15:20:41 UTC"), Some(1_557_933_641));
         for bad in [
             "",
             "2019-05-15",
