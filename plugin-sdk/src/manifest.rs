@@ -29,6 +29,8 @@ pub enum Scheme {
     StandardWebhooks,
     /// `X-Gitlab-Token: <token>`.
     GitlabToken,
+    /// The token as one more path segment (`/alertmanager/<token>`).
+    PathToken,
 }
 
 impl Scheme {
@@ -42,6 +44,7 @@ impl Scheme {
             Scheme::Basic => "basic",
             Scheme::StandardWebhooks => "standard-webhooks",
             Scheme::GitlabToken => "gitlab-token",
+            Scheme::PathToken => "path-token",
         }
     }
 }

@@ -250,6 +250,7 @@ async fn load(
             name: &manifest.name,
             paths: &manifest.paths,
             user_agent_prefixes: &manifest.user_agent_prefixes,
+            path_token: policy.scheme.unwrap_or(manifest.scheme) == Scheme::PathToken,
         }))
         .collect();
     Router::build(&specs)?;
@@ -305,6 +306,7 @@ fn spec(p: &LoadedPlugin) -> RouteSpec<'_> {
         name: p.name(),
         paths: &p.manifest().paths,
         user_agent_prefixes: &p.manifest().user_agent_prefixes,
+        path_token: p.scheme == Scheme::PathToken,
     }
 }
 

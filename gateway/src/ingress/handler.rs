@@ -195,9 +195,22 @@ async fn pipeline(
         plugin.policy.max_body,
     )
     .await?;
+    // A path token is the segment after the plugin's route; the plugin never sees it.
+    let full_path = parts.uri.path();
+    let own_route = |p: &str| {
+        manifest.paths.iter().any(|d| d == p) || p.strip_prefix("/hooks/") == Some(plugin.name())
+    };
+    let (path, path_token) = match full_path.rsplit_once('/') {
+        Some((parent, token))
+            if plugin.scheme == verify::Scheme::PathToken && !own_route(full_path) =>
+        {
+            (parent, Some(token))
+        }
+        _ => (full_path, None),
+    };
     let mut request = PluginRequest {
         method: parts.method.to_string(),
-        path: parts.uri.path().to_string(),
+        path: path.to_string(),
         query: parts.uri.query().unwrap_or_default().to_string(),
         headers: parts
             .headers
@@ -236,7 +249,7 @@ async fn pipeline(
         .map_err(plugin_error)?;
     if let Some(secret) = &plugin.policy.secret {
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        if let Err(e) = verify::verify(plugin.scheme, secret, header, &body) {
+        if let Err(e) = verify::verify(plugin.scheme, secret, header, &body, path_token) {
             if manifest.handshake {
                 call.handshake(&request)
                     .await

@@ -7,6 +7,8 @@
 //! 3. Any other path: the longest matching User-Agent prefix over the plugins that declare no
 //!    paths (a plugin that names its paths listens only there, so a POST to an unknown path
 //!    with a Pelorus User-Agent is a 404, not a Pelorus request).
+//! 4. A plugin whose senders authenticate with a path token (`path-token` scheme) is also
+//!    reached at any of its routes plus one more segment: `/alertmanager/<token>`.
 
 use std::collections::HashMap;
 
@@ -31,6 +33,8 @@ pub struct RouteSpec<'a> {
     pub paths: &'a [String],
     /// Declared User-Agent prefixes.
     pub user_agent_prefixes: &'a [String],
+    /// Reached with one more path segment, the sender's token.
+    pub path_token: bool,
 }
 
 /// Two plugins claim the same path and agent prefix.
@@ -53,6 +57,8 @@ pub struct Router {
     by_path: HashMap<String, Vec<(String, usize)>>,
     /// (lower-case prefix, plugin), longest prefix first.
     by_agent: Vec<(String, usize)>,
+    /// Plugins reached with a trailing token segment.
+    path_token: Vec<bool>,
 }
 
 impl Router {
@@ -69,6 +75,7 @@ impl Router {
                 return Err(clash(other, i, format!("the name '{}'", spec.name)));
             }
             router.by_name.insert(spec.name.to_string(), i);
+            router.path_token.push(spec.path_token);
             let prefixes: Vec<String> = spec
                 .user_agent_prefixes
                 .iter()
@@ -113,6 +120,26 @@ impl Router {
 
     /// Routes one request.
     pub fn route(&self, method: &http::Method, path: &str, user_agent: Option<&str>) -> Route {
+        if !self.is_route(path)
+            && let Some((parent, token)) = path.rsplit_once('/')
+            && !token.is_empty()
+            && self.is_route(parent)
+            && let found @ Route::Plugin(i) = self.route_exact(method, parent, user_agent)
+            && self.path_token[i]
+        {
+            return found;
+        }
+        self.route_exact(method, path, user_agent)
+    }
+
+    /// Whether `path` is a plugin's own route (`/hooks/<name>` or a declared path).
+    pub fn is_route(&self, path: &str) -> bool {
+        path.strip_prefix("/hooks/")
+            .is_some_and(|name| self.by_name.contains_key(name))
+            || self.by_path.contains_key(path)
+    }
+
+    fn route_exact(&self, method: &http::Method, path: &str, user_agent: Option<&str>) -> Route {
         let agent = user_agent.unwrap_or_default().to_ascii_lowercase();
         let by_longest_prefix = |claims: &[(String, usize)]| {
             claims
@@ -167,6 +194,7 @@ mod tests {
                     name,
                     paths,
                     user_agent_prefixes: agents,
+                    path_token: name == "relay",
                 })
                 .collect();
             Router::build(&specs)
@@ -295,5 +323,32 @@ mod tests {
         assert_eq!((err.first.as_str(), err.second.as_str()), ("a", "b"));
         let same_path = Plugins::new(&[("a", &["/p"], &[]), ("b", &["/p"], &[])]).router();
         assert!(same_path.expect_err("clash").what.contains("/p"));
+    }
+
+    #[test]
+    fn a_path_token_plugin_is_reached_with_one_more_segment() {
+        let r = table();
+        for path in ["/relay/s3cret", "/hooks/relay/s3cret"] {
+            assert_eq!(
+                r.route(&Method::POST, path, None),
+                Route::Plugin(3),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            r.route(&Method::POST, "/relay/a/b", None),
+            Route::NotFound,
+            "one segment only"
+        );
+        assert_eq!(
+            r.route(
+                &Method::POST,
+                "/pelorus/webhook/s3cret",
+                Some("Pelorus-Webhook/1")
+            ),
+            Route::NotFound,
+            "not for plugins without the scheme"
+        );
+        assert!(r.is_route("/relay") && !r.is_route("/relay/s3cret"));
     }
 }

@@ -205,3 +205,31 @@ fn a_sender_without_the_token_is_refused() {
         Some(1.0)
     );
 }
+
+#[test]
+fn a_secret_path_segment_authenticates_senders_that_only_take_a_url() {
+    let g = Gateway::start(Options {
+        plugins: vec![("alertmanager", "alertmanager.wasm")],
+        config: "[plugins.alertmanager]\nscheme = \"path-token\"\nsecret = { env = \"AM_PATH\" }\n"
+            .into(),
+        env: vec![("AM_PATH", "p4th-t0ken".into())],
+    });
+    let payload = json!({ "version": "4", "status": "firing", "receiver": "r", "groupKey": "g", "alerts": [] });
+    let post = |path: &str| {
+        g.post(
+            path,
+            &[
+                ("User-Agent", "Alertmanager/0.25.0"),
+                ("Content-Type", "application/json"),
+            ],
+            payload.to_string().as_bytes(),
+        )
+        .status
+    };
+    assert_eq!(post("/alertmanager/p4th-t0ken"), 200);
+    assert_eq!(post("/hooks/alertmanager/p4th-t0ken"), 200);
+    assert_eq!(post("/alertmanager/wrong"), 403);
+    assert_eq!(post("/alertmanager"), 401, "no token");
+    assert_eq!(post("/alertmanager/p4th-t0ken/more"), 404);
+    assert!(!g.logs().contains("p4th-t0ken"), "{}", g.logs());
+}

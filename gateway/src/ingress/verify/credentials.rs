@@ -53,6 +53,15 @@ pub fn verify_token(secret: &Secret, header: Option<&str>) -> Result<(), VerifyE
     }
 }
 
+pub fn verify_path_token(secret: &Secret, token: Option<&str>) -> Result<(), VerifyError> {
+    let token = token.ok_or(VerifyError::Missing("path token"))?;
+    if same(token.as_bytes(), secret.expose()) {
+        Ok(())
+    } else {
+        Err(VerifyError::Mismatch)
+    }
+}
+
 pub fn header_value(scheme: &str, secret: &Secret) -> String {
     match scheme {
         "Basic" => format!("Basic {}", STANDARD.encode(secret.expose())),

@@ -30,6 +30,9 @@ pub enum Scheme {
     StandardWebhooks,
     /// `X-Gitlab-Token: <secret>`.
     GitlabToken,
+    /// The secret as one more path segment: `/alertmanager/<secret>`, for senders that can
+    /// only be given a URL.
+    PathToken,
 }
 
 impl FromStr for Scheme {
@@ -43,8 +46,9 @@ impl FromStr for Scheme {
             "basic" => Ok(Scheme::Basic),
             "standard-webhooks" => Ok(Scheme::StandardWebhooks),
             "gitlab-token" => Ok(Scheme::GitlabToken),
+            "path-token" => Ok(Scheme::PathToken),
             other => Err(format!(
-                "unknown signature scheme '{other}' (known: none, hub-sha256, hub-sha256-json, bearer, basic, standard-webhooks, gitlab-token)"
+                "unknown signature scheme '{other}' (known: none, hub-sha256, hub-sha256-json, bearer, basic, standard-webhooks, gitlab-token, path-token)"
             )),
         }
     }
@@ -60,6 +64,7 @@ impl fmt::Display for Scheme {
             Scheme::Basic => "basic",
             Scheme::StandardWebhooks => "standard-webhooks",
             Scheme::GitlabToken => "gitlab-token",
+            Scheme::PathToken => "path-token",
         })
     }
 }
@@ -93,12 +98,14 @@ impl VerifyError {
     }
 }
 
-/// Checks `body` against the signature in `header` (looked up by lower-case name).
+/// Checks `body` against the signature in `header` (looked up by lower-case name), or
+/// `path_token` (the segment after the plugin's route, if any) for [`Scheme::PathToken`].
 pub fn verify<'h>(
     scheme: Scheme,
     secret: &Secret,
     header: impl Fn(&str) -> Option<&'h str>,
     body: &[u8],
+    path_token: Option<&str>,
 ) -> Result<(), VerifyError> {
     match scheme {
         Scheme::None => Ok(()),
@@ -113,6 +120,7 @@ pub fn verify<'h>(
             standard::verify(secret, header, body, now)
         }
         Scheme::GitlabToken => credentials::verify_token(secret, header("x-gitlab-token")),
+        Scheme::PathToken => credentials::verify_path_token(secret, path_token),
     }
 }
 
@@ -129,7 +137,8 @@ pub fn sign(scheme: Scheme, secret: &Secret, body: &[u8]) -> Option<(&'static st
             "x-gitlab-token",
             String::from_utf8_lossy(secret.expose()).into_owned(),
         )),
-        // Three headers and a timestamp: senders use their Standard Webhooks library.
-        Scheme::StandardWebhooks => None,
+        // Three headers and a timestamp: senders use their Standard Webhooks library; the
+        // path token is not a header.
+        Scheme::StandardWebhooks | Scheme::PathToken => None,
     }
 }
