@@ -77,6 +77,7 @@ mod export;
 mod manifest;
 mod types;
 
+pub mod fields;
 pub mod testing;
 pub mod time;
 

@@ -14,6 +14,7 @@
 
 use crate::config::Secret;
 use crate::delivery::{Deliveries, DeliveryError, OutboxError, SigningSecret, Target, state};
+use crate::ingress::verify::constant_time_eq;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
@@ -63,11 +64,6 @@ fn error(status: StatusCode, detail: impl Into<String>) -> Response<Full<Bytes>>
     answer(status, json!({ "detail": detail.into() }))
 }
 
-/// Compares without stopping at the first difference.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 async fn handle(token: &Secret, d: &Deliveries, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let given = req
         .headers()
@@ -81,7 +77,7 @@ async fn handle(token: &Secret, d: &Deliveries, req: Request<Incoming>) -> Respo
                 "missing `Authorization: Bearer <token>`",
             );
         }
-        Some(t) if !same(t.as_bytes(), token.expose()) => {
+        Some(t) if !constant_time_eq(t.as_bytes(), token.expose()) => {
             return error(StatusCode::FORBIDDEN, "wrong admin token");
         }
         Some(_) => {}

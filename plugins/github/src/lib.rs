@@ -5,8 +5,8 @@
 //! events are also forwarded as deliveries. The gateway verifies `X-Hub-Signature-256` and
 //! answers repeats of an `X-GitHub-Delivery` within its window.
 
+use hookgate_plugin_sdk::fields::{field, text, timestamp};
 use hookgate_plugin_sdk::prelude::*;
-use hookgate_plugin_sdk::time;
 use serde_json::{Map, Value, json};
 
 /// The plugin.
@@ -87,33 +87,6 @@ impl Plugin for Github {
     }
 }
 
-fn field<'a>(o: &'a Map<String, Value>, path: &str) -> Result<&'a Value, Rejection> {
-    let mut v = o
-        .get(path.split('.').next().unwrap_or_default())
-        .ok_or_else(|| missing(path))?;
-    for key in path.split('.').skip(1) {
-        v = v.get(key).ok_or_else(|| missing(path))?;
-    }
-    Ok(v)
-}
-
-fn text<'a>(o: &'a Map<String, Value>, path: &str) -> Result<&'a str, Rejection> {
-    field(o, path)?
-        .as_str()
-        .ok_or_else(|| Rejection::unprocessable(format!("{path} must be a string")))
-}
-
-fn timestamp(o: &Map<String, Value>, path: &str) -> Result<f64, Rejection> {
-    let t = text(o, path)?;
-    time::unix_seconds(t)
-        .map(|s| s as f64)
-        .ok_or_else(|| Rejection::unprocessable(format!("{path}: {t:?} is not an RFC 3339 time")))
-}
-
-fn missing(path: &str) -> Rejection {
-    Rejection::unprocessable(format!("{path} is required"))
-}
-
 /// Each commit of the push, and the head commit, by its own time.
 fn push(body: &Map<String, Value>) -> Result<Outcome, Rejection> {
     let app = text(body, "repository.name")?;
@@ -129,7 +102,8 @@ fn push(body: &Map<String, Value>) -> Result<Outcome, Rejection> {
     }
     let mut out = Outcome::json(202, &json!({ "commits": commits.len() }));
     for (i, c) in commits.iter().enumerate() {
-        let id = text(c, "id").map_err(|_| missing(&format!("commits[{i}].id")))?;
+        let id = text(c, "id")
+            .map_err(|_| Rejection::unprocessable(format!("commits[{i}].id is required")))?;
         let at = timestamp(c, "timestamp")
             .map_err(|r| Rejection::unprocessable(format!("commits[{i}].{}", r.message)))?;
         // No container image at push time: `image_sha` stays empty (see the README).

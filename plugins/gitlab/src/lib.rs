@@ -5,8 +5,8 @@
 //! forwarded. The gateway checks `X-Gitlab-Token` (or Standard Webhooks signatures) and answers
 //! repeats of an `Idempotency-Key` within its window.
 
+use hookgate_plugin_sdk::fields::{field, text, timestamp};
 use hookgate_plugin_sdk::prelude::*;
-use hookgate_plugin_sdk::time;
 use serde_json::{Map, Value, json};
 
 /// The plugin.
@@ -107,32 +107,6 @@ impl Plugin for Gitlab {
         }
         Ok(out)
     }
-}
-
-fn field<'a>(o: &'a Map<String, Value>, path: &str) -> Result<&'a Value, Rejection> {
-    let mut keys = path.split('.');
-    let mut v = o
-        .get(keys.next().unwrap_or_default())
-        .ok_or_else(|| Rejection::unprocessable(format!("{path} is required")))?;
-    for key in keys {
-        v = v
-            .get(key)
-            .ok_or_else(|| Rejection::unprocessable(format!("{path} is required")))?;
-    }
-    Ok(v)
-}
-
-fn text<'a>(o: &'a Map<String, Value>, path: &str) -> Result<&'a str, Rejection> {
-    field(o, path)?
-        .as_str()
-        .ok_or_else(|| Rejection::unprocessable(format!("{path} must be a string")))
-}
-
-fn timestamp(o: &Map<String, Value>, path: &str) -> Result<f64, Rejection> {
-    let t = text(o, path)?;
-    time::unix_seconds(t)
-        .map(|s| s as f64)
-        .ok_or_else(|| Rejection::unprocessable(format!("{path}: {t:?} is not a time")))
 }
 
 fn push(body: &Map<String, Value>) -> Result<Outcome, Rejection> {

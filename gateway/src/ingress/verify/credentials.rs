@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 const HEADER: &str = "Authorization";
 
 /// Compares without stopping at the first difference.
-pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
+pub fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -23,13 +23,17 @@ fn credentials<'h>(header: Option<&'h str>, scheme: &str) -> Result<&'h str, Ver
     }
 }
 
-pub fn verify_bearer(secret: &Secret, header: Option<&str>) -> Result<(), VerifyError> {
-    let token = credentials(header, "Bearer")?;
-    if same(token.as_bytes(), secret.expose()) {
+/// The secret itself, given in `value` (a token header or path segment).
+fn expect(secret: &Secret, value: &str) -> Result<(), VerifyError> {
+    if same(value.as_bytes(), secret.expose()) {
         Ok(())
     } else {
         Err(VerifyError::Mismatch)
     }
+}
+
+pub fn verify_bearer(secret: &Secret, header: Option<&str>) -> Result<(), VerifyError> {
+    expect(secret, credentials(header, "Bearer")?)
 }
 
 pub fn verify_basic(secret: &Secret, header: Option<&str>) -> Result<(), VerifyError> {
@@ -45,21 +49,14 @@ pub fn verify_basic(secret: &Secret, header: Option<&str>) -> Result<(), VerifyE
 }
 
 pub fn verify_token(secret: &Secret, header: Option<&str>) -> Result<(), VerifyError> {
-    let token = header.ok_or(VerifyError::Missing("X-Gitlab-Token"))?;
-    if same(token.as_bytes(), secret.expose()) {
-        Ok(())
-    } else {
-        Err(VerifyError::Mismatch)
-    }
+    expect(
+        secret,
+        header.ok_or(VerifyError::Missing("X-Gitlab-Token"))?,
+    )
 }
 
 pub fn verify_path_token(secret: &Secret, token: Option<&str>) -> Result<(), VerifyError> {
-    let token = token.ok_or(VerifyError::Missing("path token"))?;
-    if same(token.as_bytes(), secret.expose()) {
-        Ok(())
-    } else {
-        Err(VerifyError::Mismatch)
-    }
+    expect(secret, token.ok_or(VerifyError::Missing("path token"))?)
 }
 
 pub fn header_value(scheme: &str, secret: &Secret) -> String {

@@ -2,6 +2,8 @@
 //! passed it reaches the plugin's `handle`.
 
 mod credentials;
+
+pub use credentials::same as constant_time_eq;
 mod hub_sha256;
 mod json_forms;
 mod standard;
