@@ -55,20 +55,20 @@ pub async fn serve(config: Config, config_path: Option<PathBuf>) -> anyhow::Resu
         dedup: ingress::dedup::Dedup::new(config.server.dedup_window, ingress::dedup::CAPACITY),
     });
     watch(gateway.clone(), config_path);
-    match &config.admin.token {
+    match config.admin.token()? {
         Some(token) => {
-            let token = token
-                .resolve()
-                .map_err(|m| anyhow::anyhow!("config key `admin.token`: {m}"))?;
             let admin = TcpListener::bind(config.admin.listen)
                 .await
                 .with_context(|| format!("binding the admin listener {}", config.admin.listen))?;
             tracing::info!("admin API on http://{}", admin.local_addr()?);
             // The second stdout line: tests and scripts read the admin address from it.
             println!("hookgate admin on http://{}", admin.local_addr()?);
-            crate::admin::spawn(admin, token, gateway.deliveries.clone());
+            crate::admin::spawn(admin, token, gateway.clone());
         }
-        None => tracing::info!("admin API off: no [admin] token configured"),
+        None => tracing::info!(
+            "admin API and page off: no [admin] token and no {}",
+            crate::config::ADMIN_TOKEN_ENV
+        ),
     }
     let shutdown = shutdown_signal()?;
     let listener = TcpListener::bind(config.server.listen)

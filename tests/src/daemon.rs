@@ -26,6 +26,19 @@ impl Daemon {
         args: impl FnOnce(&Path, &Path, SocketAddr) -> Vec<String>,
         ready_path: &str,
     ) -> Daemon {
+        Self::start_until(program, config, args, |addr| {
+            std::net::TcpStream::connect(addr).is_ok()
+                && crate::request(addr, "GET", ready_path, &[], b"").status == 200
+        })
+    }
+
+    /// The same, ready when `ready(addr)` says so.
+    pub fn start_until(
+        program: &str,
+        config: &str,
+        args: impl FnOnce(&Path, &Path, SocketAddr) -> Vec<String>,
+        ready: impl Fn(SocketAddr) -> bool,
+    ) -> Daemon {
         let dir = tempfile::tempdir().expect("tempdir");
         let config_file = dir.path().join("config.yml");
         std::fs::write(&config_file, config).expect("write config");
@@ -43,10 +56,6 @@ impl Daemon {
             });
         let daemon = Daemon { child, addr, dir };
         let deadline = Instant::now() + READY;
-        let ready = |addr| {
-            std::net::TcpStream::connect(addr).is_ok()
-                && crate::request(addr, "GET", ready_path, &[], b"").status == 200
-        };
         while !ready(daemon.addr) {
             assert!(
                 Instant::now() < deadline,

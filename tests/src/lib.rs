@@ -1,9 +1,11 @@
 //! End-to-end harness: builds the plugins to wasm and the `hookgate` binary, starts the real
 //! binary on a free port with its own temporary folder, and speaks real HTTP to it.
 
+mod browser;
 mod daemon;
 mod receiver;
 
+pub use browser::Browser;
 pub use daemon::Daemon;
 pub use receiver::{Received, Receiver, Reply};
 
@@ -330,6 +332,8 @@ fn spawn(
     let mut child = Command::new(hookgate_bin())
         .args(["serve", "--config"])
         .arg(config)
+        // Only a test's own env may turn the admin listener on.
+        .env_remove("HOOKGATE_ADMIN_TOKEN")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("RUST_LOG", "info")
         .env_remove("RUST_BACKTRACE")

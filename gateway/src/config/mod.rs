@@ -90,6 +90,26 @@ pub struct AdminConfig {
     pub token: Option<SecretRef>,
 }
 
+/// Where the admin token comes from when the config names none.
+pub const ADMIN_TOKEN_ENV: &str = "HOOKGATE_ADMIN_TOKEN";
+
+impl AdminConfig {
+    /// The token: `[admin] token`, else a non-empty `HOOKGATE_ADMIN_TOKEN`; `None` turns the
+    /// admin listener off.
+    pub fn token(&self) -> Result<Option<Secret>, ConfigError> {
+        match &self.token {
+            Some(r) => r
+                .resolve()
+                .map(Some)
+                .map_err(|message| ConfigError::key("admin.token", message)),
+            None => Ok(std::env::var(ADMIN_TOKEN_ENV)
+                .ok()
+                .filter(|t| !t.is_empty())
+                .map(Secret::new)),
+        }
+    }
+}
+
 impl Default for AdminConfig {
     fn default() -> Self {
         AdminConfig {

@@ -128,7 +128,10 @@ fn builtin(gateway: &Gateway, path: &str) -> Option<Response<Full<Bytes>>> {
                 format!(r#"{{"status":"ready","plugins":{plugins}}}"#).into_bytes(),
             )
         }
-        "/-/plugins" => json_response(StatusCode::OK, plugins_report(gateway)),
+        "/-/plugins" => json_response(
+            StatusCode::OK,
+            serde_json::to_vec(&plugins_report(gateway)).unwrap_or_default(),
+        ),
         "/metrics" => {
             let mut response = Response::new(Full::new(Bytes::from(gateway.metrics.render())));
             response.headers_mut().insert(
@@ -142,8 +145,9 @@ fn builtin(gateway: &Gateway, path: &str) -> Option<Response<Full<Bytes>>> {
     Some(response)
 }
 
-/// `GET /-/plugins`: what is loaded, how it is doing, and what the last reload of each file said.
-fn plugins_report(gateway: &Gateway) -> Vec<u8> {
+/// `GET /-/plugins` (and the admin API's `/api/plugins`): what is loaded, how it is doing, and
+/// what the last reload of each file said.
+pub fn plugins_report(gateway: &Gateway) -> serde_json::Value {
     let snapshot = gateway.catalog.current();
     let statuses = gateway.catalog.statuses();
     let invocations = &gateway.metrics.own.invocations;
@@ -177,8 +181,7 @@ fn plugins_report(gateway: &Gateway) -> Vec<u8> {
         .iter()
         .map(|(file, status)| serde_json::json!({ "file": file, "status": status }))
         .collect();
-    serde_json::to_vec(&serde_json::json!({ "plugins": plugins, "files": files }))
-        .unwrap_or_default()
+    serde_json::json!({ "plugins": plugins, "files": files })
 }
 
 async fn pipeline(

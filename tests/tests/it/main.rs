@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `hookgate` binary, real plugins compiled to wasm, real HTTP.
 
+mod admin_page;
 mod alertmanager;
 mod cli;
 mod delivery;
