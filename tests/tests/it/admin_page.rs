@@ -199,6 +199,12 @@ fn operators_steer_deliveries_from_the_page() {
     );
     b.screenshot("targets-phone");
 
+    // The API's errors are shown, not swallowed.
+    b.goto(&format!("{}#/targets/nope", admin_url(&g)));
+    b.wait_text("#view .error", "the API's 404", |t| {
+        t.contains("no target 'nope'") && t.contains("404")
+    });
+
     // Log out: the token leaves the tab.
     b.resize(1280, 900);
     b.click("#logout");
