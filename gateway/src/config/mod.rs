@@ -310,6 +310,18 @@ impl Config {
             ));
         }
         for (name, target) in &self.targets {
+            // Names go into admin URLs, metric labels and the admin page unescaped.
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                return Err(ConfigError::key(
+                    format!("targets.{name}"),
+                    "a target's name is 1 to 64 letters, digits, '-', '_' or '.'",
+                ));
+            }
             target.validate().map_err(|(key, message)| {
                 ConfigError::key(format!("targets.{name}.{key}"), message)
             })?;

@@ -129,3 +129,11 @@ fn schedules_are_checked_key_by_key() {
     let twice = format!("{}[[schedules]]\n{ok}\n", schedule(ok));
     assert_eq!(key_error(&twice).0, "schedules[1].name");
 }
+
+#[test]
+fn target_names_are_url_and_label_safe() {
+    let (key, message) = key_error("[targets.\"my slack\"]\nurl = \"http://127.0.0.1:1/\"\n");
+    assert_eq!(key, "targets.my slack");
+    assert!(message.contains("letters, digits"), "{message}");
+    Config::parse("[targets.\"slack-ops_2.eu\"]\nurl = \"http://127.0.0.1:1/\"\n").expect("valid");
+}
