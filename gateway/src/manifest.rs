@@ -24,8 +24,10 @@ pub struct MetricFamily {
     pub kind: MetricKind,
     /// Help text.
     pub help: String,
-    /// Label names.
+    /// Label names (after [`Manifest::resolve_labels`], also those from the setting).
     pub label_names: Vec<String>,
+    /// A setting whose comma-separated value adds label names.
+    pub label_names_setting: Option<String>,
     /// Histogram buckets (empty: defaults).
     pub buckets: Vec<f64>,
 }
@@ -169,6 +171,14 @@ impl Manifest {
                     ));
                 }
             }
+            if let Some(setting) = &family.label_names_setting
+                && !self.settings.iter().any(|s| &s.name == setting)
+            {
+                return Err(err(
+                    format!("{field}.label_names_setting"),
+                    format!("{setting:?} is not a declared setting"),
+                ));
+            }
             if self.metrics[..i].iter().any(|f| f.name == family.name) {
                 return Err(err(
                     format!("{field}.name"),
@@ -195,6 +205,39 @@ impl Manifest {
         Ok(())
     }
 
+    /// Adds to each family the label names its setting lists in `settings` (comma-separated;
+    /// none when the setting is absent). The error names the setting and the bad name.
+    pub fn resolve_labels(
+        &mut self,
+        settings: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        for family in &mut self.metrics {
+            let Some(setting) = &family.label_names_setting else {
+                continue;
+            };
+            let Some(value) = settings.get(setting) else {
+                continue;
+            };
+            for label in value.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+                let reserved = label.starts_with("__")
+                    || (family.kind == MetricKind::Histogram && label == "le");
+                if !valid_label_name(label) || reserved {
+                    return Err(format!(
+                        "setting '{setting}': {label:?} is not a valid Prometheus label name"
+                    ));
+                }
+                if family.label_names.iter().any(|l| l == label) {
+                    return Err(format!(
+                        "setting '{setting}': label {label:?} is already a label of {}",
+                        family.name
+                    ));
+                }
+                family.label_names.push(label.to_string());
+            }
+        }
+        Ok(())
+    }
+
     /// The declared family called `name`.
     pub fn family(&self, name: &str) -> Option<&MetricFamily> {
         self.metrics.iter().find(|f| f.name == name)
@@ -211,4 +254,85 @@ fn valid_label_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+impl Manifest {
+    /// A plugin `name` with only these families, for tests.
+    pub(crate) fn for_tests(name: &str, metrics: Vec<MetricFamily>) -> Manifest {
+        let answer = |status| Answer {
+            status,
+            message: String::new(),
+        };
+        Manifest {
+            name: name.into(),
+            version: "1.0.0".into(),
+            description: String::new(),
+            paths: Vec::new(),
+            user_agent_prefixes: Vec::new(),
+            content_types: Vec::new(),
+            metrics,
+            event_types: Vec::new(),
+            scheme: Scheme::None,
+            missing_signature: answer(401),
+            invalid_signature: answer(403),
+            settings: vec![Setting {
+                name: "labels".into(),
+                description: String::new(),
+                required: false,
+            }],
+            handshake: false,
+            delivery_id_header: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gauge `g{field, …}`, more labels from the `labels` setting.
+    fn gauge() -> MetricFamily {
+        MetricFamily {
+            name: "g".into(),
+            kind: MetricKind::Gauge,
+            help: "h".into(),
+            label_names: vec!["field".into()],
+            label_names_setting: Some("labels".into()),
+            buckets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn labels_from_a_setting_follow_the_declared_ones_and_are_checked() {
+        let resolve = |value: Option<&str>| {
+            let mut m = Manifest::for_tests("p", vec![gauge()]);
+            let settings = value
+                .map(|v| std::collections::BTreeMap::from([("labels".to_string(), v.to_string())]))
+                .unwrap_or_default();
+            m.resolve_labels(&settings)
+                .map(|()| m.metrics[0].label_names.clone())
+        };
+        assert_eq!(resolve(None), Ok(vec!["field".to_string()]));
+        assert_eq!(
+            resolve(Some(" hostname, gpu_index ,,")),
+            Ok(vec!["field".into(), "hostname".into(), "gpu_index".into()])
+        );
+        for (bad, why) in [
+            ("host-name", "not a valid Prometheus label name"),
+            ("__name", "not a valid Prometheus label name"),
+            ("field", "already a label of g"),
+            ("a,a", "already a label of g"),
+        ] {
+            let e = resolve(Some(bad)).expect_err(bad);
+            assert!(
+                e.starts_with("setting 'labels': ") && e.contains(why),
+                "{bad}: {e}"
+            );
+        }
+        let mut undeclared = Manifest::for_tests("p", vec![gauge()]);
+        undeclared.settings.clear();
+        let e = undeclared.validate().expect_err("undeclared setting");
+        assert_eq!(e.field, "metrics[0].label_names_setting");
+    }
 }

@@ -130,6 +130,7 @@ impl From<Manifest> for wit::Manifest {
                     },
                     help: f.help,
                     label_names: f.label_names,
+                    label_names_setting: f.label_names_setting,
                     buckets: f.buckets,
                 })
                 .collect(),

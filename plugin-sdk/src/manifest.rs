@@ -60,6 +60,8 @@ pub struct MetricFamily {
     pub help: String,
     /// Label names, in the order samples give values.
     pub label_names: Vec<String>,
+    /// A setting whose comma-separated value adds label names after `label_names`.
+    pub label_names_setting: Option<String>,
     /// Histogram buckets (empty: Prometheus defaults).
     pub buckets: Vec<f64>,
 }
@@ -175,6 +177,7 @@ impl Manifest {
             kind,
             help: help.into(),
             label_names: labels.iter().map(|l| (*l).to_string()).collect(),
+            label_names_setting: None,
             buckets: buckets.to_vec(),
         });
         self
@@ -193,6 +196,16 @@ impl Manifest {
     /// Declares a histogram family (empty `buckets`: Prometheus defaults).
     pub fn histogram(self, name: &str, help: &str, labels: &[&str], buckets: &[f64]) -> Self {
         self.family(MetricKind::Histogram, name, help, labels, buckets)
+    }
+
+    /// Gives the family declared last more labels, named by the operator: the comma-separated
+    /// value of `setting` (declare it with [`Manifest::setting`]). Samples then carry values
+    /// for `labels` followed by one per listed name, in the listed order.
+    pub fn labels_from_setting(mut self, setting: &str) -> Self {
+        if let Some(family) = self.metrics.last_mut() {
+            family.label_names_setting = Some(setting.into());
+        }
+        self
     }
 
     /// Declares an event type the plugin's deliveries may carry: exact, `prefix.*`, or `*` for

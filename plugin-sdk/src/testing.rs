@@ -31,17 +31,34 @@ pub fn call<P: Plugin>(req: Request) -> Result<Outcome, Rejection> {
         ..req.clone()
     };
     P::handshake(&head)?;
+    let req_settings = req.settings.clone();
     let outcome = P::handle(req)?;
     for sample in &outcome.samples {
         let family = manifest
             .family_named(&sample.family)
             .unwrap_or_else(|| panic!("sample for undeclared metric family '{}'", sample.family));
+        // Labels named by an operator setting follow the declared ones, as the gateway adds them.
+        let mut labels = family.label_names.clone();
+        if let Some(value) = family
+            .label_names_setting
+            .as_ref()
+            .and_then(|s| req_settings.iter().find(|(k, _)| k == s))
+            .map(|(_, v)| v)
+        {
+            labels.extend(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from),
+            );
+        }
         assert_eq!(
-            family.label_names.len(),
+            labels.len(),
             sample.label_values.len(),
             "family '{}' has labels {:?}, sample gave {:?}",
             family.name,
-            family.label_names,
+            labels,
             sample.label_values
         );
         let fits = matches!(

@@ -17,8 +17,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Guest crates the tests load, by package name, and the file name cargo gives them.
-const GUESTS: [(&str, &str); 10] = [
+const GUESTS: [(&str, &str); 11] = [
     ("pelorus", "pelorus"),
+    ("gcm", "gcm"),
     ("github", "github"),
     ("gitlab", "gitlab"),
     ("alertmanager", "alertmanager"),

@@ -230,18 +230,26 @@ async fn load(
         .await
         .map_err(|e| LoadFailure::Io(path.to_path_buf(), e))?;
     let sha256 = hex::encode(Sha256::digest(&wasm));
-    let compiled = runtime
+    let mut compiled = runtime
         .load_cached(&wasm, &sha256, &config.server.cache_dir, &config.limits)
         .await?;
-    let manifest = &compiled.manifest;
-    if let Some(other) = others.iter().find(|p| p.name() == manifest.name) {
+    let name = compiled.manifest.name.clone();
+    if let Some(other) = others.iter().find(|p| p.name() == name) {
         return Err(LoadFailure::DuplicateName {
-            name: manifest.name.clone(),
+            name,
             other: other.file.display().to_string(),
         });
     }
-    let policy = config.policy(&manifest.name)?;
-    check_settings(manifest, &policy.settings)?;
+    let policy = config.policy(&name)?;
+    check_settings(&compiled.manifest, &policy.settings)?;
+    compiled
+        .manifest
+        .resolve_labels(&policy.settings)
+        .map_err(|message| LoadFailure::Settings {
+            plugin: name.clone(),
+            message,
+        })?;
+    let manifest = &compiled.manifest;
     let mut candidates: Vec<&LoadedPlugin> = others.to_vec();
     let specs: Vec<RouteSpec<'_>> = candidates
         .drain(..)
@@ -278,7 +286,7 @@ async fn load(
             match metrics.register_plugin(manifest, policy.limits.max_series as usize) {
                 Ok(f) => Arc::new(f),
                 Err(e) => {
-                    let _ = metrics.reregister_plugin(old.manifest(), &old.families);
+                    metrics.reregister_plugin(old.manifest(), &old.families);
                     return Err(e.into());
                 }
             }

@@ -145,6 +145,7 @@ pub fn manifest(m: wit::Manifest) -> Result<Manifest, String> {
                 },
                 help: f.help,
                 label_names: f.label_names,
+                label_names_setting: f.label_names_setting,
                 buckets: f.buckets,
             })
             .collect(),

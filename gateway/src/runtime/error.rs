@@ -7,7 +7,7 @@ pub enum LoadError {
     #[error("not a valid hookgate plugin component: {0}")]
     Compile(String),
     /// The component compiled but does not fit the plugin interface.
-    #[error("component does not implement hookgate:plugin@0.1.0: {0}")]
+    #[error("component does not implement hookgate:plugin@0.2.0: {0}")]
     Link(String),
     /// `manifest()` trapped or returned something unusable.
     #[error("manifest: {0}")]

@@ -4,6 +4,7 @@ mod admin_page;
 mod alertmanager;
 mod cli;
 mod delivery;
+mod gcm;
 mod github;
 mod gitlab;
 mod hot_reload;
