@@ -86,12 +86,13 @@ async fn describe(d: &Deliveries, t: &Target, attempts: u32) -> Result<Value, Ou
     let name = t.name.clone();
     let failures = t.breaker().failures();
     let detail = attempts > 0;
+    let counts = d.outbox().target_counts(&name).await?;
     let (st, stats, recent, history) = d
         .outbox()
         .with(move |c| {
             Ok((
                 state::state(c, &name, failures)?,
-                state::stats(c, &name)?,
+                state::stats(c, &name, counts)?,
                 state::recent_attempts(c, &name, attempts)?,
                 if detail {
                     state::history(c, &name, now(), 60)?

@@ -82,21 +82,22 @@ impl Deliveries {
                     )?;
                 }
                 // Kept for replay should the target come back.
-                let orphaned = conn.execute(
-                    &format!(
+                let orphaned: Vec<String> = conn
+                    .prepare(&format!(
                         "UPDATE deliveries SET state = 'dead', last_error = 'target no longer configured'
-                         WHERE state = 'pending' AND target NOT IN ({})",
+                         WHERE state = 'pending' AND target NOT IN ({}) RETURNING target",
                         vec!["?"; names.len()].join(", ")
-                    ),
-                    rusqlite::params_from_iter(&names),
-                )?;
-                if orphaned > 0 {
-                    tracing::warn!(orphaned, "pending deliveries of targets no longer configured are now dead (replayable)");
+                    ))?
+                    .query_map(rusqlite::params_from_iter(&names), |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                if !orphaned.is_empty() {
+                    tracing::warn!(orphaned = orphaned.len(), "pending deliveries of targets no longer configured are now dead (replayable)");
                 }
-                names
+                let failures = names
                     .iter()
-                    .map(|n| Ok((n.clone(), state::stats(conn, n)?.consecutive_failures)))
-                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map(|n| Ok((n.clone(), state::consecutive_failures(conn, n)?)))
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((failures, outbox::moved(orphaned, "pending", Some("dead"))))
             })
             .await?;
         let now = std::time::Instant::now();

@@ -4,6 +4,7 @@
 
 use crate::config::OutboxSync;
 use rusqlite::{Connection, params};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -90,6 +91,52 @@ impl From<rusqlite::Error> for OutboxError {
 
 type Reply<T> = oneshot::Sender<Result<T, OutboxError>>;
 
+/// `targets` (one entry per delivery) as moves from `from` to `to`, one per target.
+pub fn moved(
+    targets: impl IntoIterator<Item = String>,
+    from: &'static str,
+    to: Option<&'static str>,
+) -> Vec<Moved> {
+    let mut out: Vec<Moved> = Vec::new();
+    for target in targets {
+        match out.iter_mut().find(|m| m.target == target) {
+            Some(m) => m.n += 1,
+            None => out.push(Moved {
+                target,
+                from,
+                to,
+                n: 1,
+            }),
+        }
+    }
+    out
+}
+
+/// One target's deliveries by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Waiting for a first try or a retry.
+    pub pending: i64,
+    /// Delivered.
+    pub delivered: i64,
+    /// Given up on.
+    pub dead: i64,
+}
+
+/// What a [`Outbox::change`] did to the deliveries' states: `n` of `target`'s deliveries left
+/// `from` for `to` (`None`: deleted). The outbox keeps its counts in step from these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    /// Target.
+    pub target: String,
+    /// State before.
+    pub from: &'static str,
+    /// State after, if still stored.
+    pub to: Option<&'static str>,
+    /// How many.
+    pub n: i64,
+}
+
 enum Command {
     Enqueue(Vec<NewDelivery>, Reply<()>),
     Due {
@@ -103,9 +150,12 @@ enum Command {
         reply: Reply<()>,
     },
     Counts(Reply<Vec<(String, i64)>>),
-    /// `true`: it may move deliveries between states, so they are counted again after it.
-    Run(Box<dyn FnOnce(&mut Connection) + Send>, bool),
+    TargetCounts(String, Reply<Counts>),
+    Run(Job),
 }
+
+/// Work for the outbox thread; returns the state changes it made.
+type Job = Box<dyn FnOnce(&mut Connection) -> Vec<Moved> + Send>;
 
 /// Handle to the outbox thread.
 #[derive(Clone)]
@@ -230,76 +280,96 @@ impl Outbox {
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, OutboxError> {
-        self.run(f, false).await
+        self.change(move |conn| f(conn).map(|t| (t, Vec::new())))
+            .await
     }
 
-    /// Runs `f`, which may move deliveries between states, on the outbox thread.
+    /// Runs `f`, which may move deliveries between states and says how, on the outbox thread.
     pub async fn change<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, OutboxError> {
-        self.run(f, true).await
-    }
-
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
-        recount: bool,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<(T, Vec<Moved>)> + Send + 'static,
     ) -> Result<T, OutboxError> {
         self.ask(|reply: Reply<T>| {
-            Command::Run(
-                Box::new(move |conn| {
-                    let _ = reply.send(f(conn).map_err(Into::into));
-                }),
-                recount,
-            )
+            Command::Run(Box::new(move |conn| match f(conn) {
+                Ok((t, moved)) => {
+                    let _ = reply.send(Ok(t));
+                    moved
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e.into()));
+                    Vec::new()
+                }
+            }))
         })
         .await
     }
 
-    /// Deliveries by state.
+    /// Deliveries by state, all targets together.
     pub async fn counts(&self) -> Result<Vec<(String, i64)>, OutboxError> {
         self.ask(Command::Counts).await
     }
+
+    /// One target's deliveries by state (kept in memory: no scan).
+    pub async fn target_counts(&self, target: &str) -> Result<Counts, OutboxError> {
+        self.ask(|reply| Command::TargetCounts(target.to_string(), reply))
+            .await
+    }
 }
 
-/// Deliveries by state, kept in step with every write so that the gauges cost no scan.
+/// Deliveries by target and state, counted once at start and then kept in step with every
+/// write, so that the gauges and the admin views (refreshed every few seconds) cost no scan
+/// of a table that holds days of deliveries.
 #[derive(Debug, Default)]
-struct Tally {
-    pending: i64,
-    delivered: i64,
-    dead: i64,
-}
+struct Tally(HashMap<String, Counts>);
 
 impl Tally {
     fn count(conn: &Connection) -> rusqlite::Result<Tally> {
         let mut t = Tally::default();
-        let mut stmt =
-            conn.prepare_cached("SELECT state, count(*) FROM deliveries GROUP BY state")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT target, state, count(*) FROM deliveries GROUP BY target, state",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
         for row in rows {
-            let (state, n) = row?;
-            if let Some(slot) = t.slot(&state) {
-                *slot = n;
-            }
+            let (target, state, n) = row?;
+            t.add(&target, &state, n);
         }
         Ok(t)
     }
 
-    fn slot(&mut self, state: &str) -> Option<&mut i64> {
+    fn add(&mut self, target: &str, state: &str, n: i64) {
+        let counts = match self.0.get_mut(target) {
+            Some(c) => c,
+            None => self.0.entry(target.to_string()).or_default(),
+        };
         match state {
-            "pending" => Some(&mut self.pending),
-            "delivered" => Some(&mut self.delivered),
-            "dead" => Some(&mut self.dead),
-            _ => None,
+            "pending" => counts.pending += n,
+            "delivered" => counts.delivered += n,
+            "dead" => counts.dead += n,
+            _ => {}
+        }
+    }
+
+    fn apply(&mut self, moved: &[Moved]) {
+        for m in moved {
+            self.add(&m.target, m.from, -m.n);
+            if let Some(to) = m.to {
+                self.add(&m.target, to, m.n);
+            }
         }
     }
 
     fn list(&self) -> Vec<(String, i64)> {
+        let sum = |f: fn(&Counts) -> i64| self.0.values().map(f).sum::<i64>();
         vec![
-            ("pending".into(), self.pending),
-            ("delivered".into(), self.delivered),
-            ("dead".into(), self.dead),
+            ("pending".into(), sum(|c| c.pending)),
+            ("delivered".into(), sum(|c| c.delivered)),
+            ("dead".into(), sum(|c| c.dead)),
         ]
     }
 }
@@ -332,20 +402,17 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Command>) {
                 enqueues.iter().flat_map(|(d, _)| d.iter()),
                 records.iter().map(|(a, n, _)| (a, *n)),
             );
-            if let Ok((inserted, moved)) = &result {
-                tally.pending += *inserted as i64;
-                for state in moved {
-                    tally.pending -= 1;
-                    if let Some(slot) = tally.slot(state) {
-                        *slot += 1;
-                    }
+            let result = result.map(|(inserted, moved)| {
+                for target in inserted {
+                    tally.add(target, "pending", 1);
                 }
-            }
+                tally.apply(&moved);
+            });
             let reply = || {
                 result
                     .as_ref()
-                    .map(|_| ())
                     .map_err(|e| OutboxError(e.to_string()))
+                    .copied()
             };
             for (_, r) in enqueues {
                 let _ = r.send(reply());
@@ -360,18 +427,25 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Command>) {
     }
 }
 
-/// One transaction; returns how many deliveries were new and the state each recorded
-/// attempt moved its (pending) delivery to.
+/// One transaction; returns the targets of the deliveries that were new and where each
+/// recorded attempt moved its (pending) delivery.
 fn write<'a>(
     conn: &mut Connection,
     deliveries: impl Iterator<Item = &'a NewDelivery>,
     attempts: impl Iterator<Item = (&'a Attempt, Next)>,
-) -> Result<(usize, Vec<&'static str>), rusqlite::Error> {
+) -> Result<(Vec<&'a str>, Vec<Moved>), rusqlite::Error> {
     let tx = conn.transaction()?;
     let inserted = insert(&tx, deliveries)?;
     let mut moved = Vec::new();
     for (attempt, next) in attempts {
-        moved.extend(record(&tx, attempt, next)?);
+        if let Some(to) = record(&tx, attempt, next)? {
+            moved.push(Moved {
+                target: attempt.target.clone(),
+                from: "pending",
+                to: Some(to),
+                n: 1,
+            });
+        }
     }
     tx.commit()?;
     Ok((inserted, moved))
@@ -380,17 +454,17 @@ fn write<'a>(
 fn insert<'a>(
     tx: &Connection,
     deliveries: impl Iterator<Item = &'a NewDelivery>,
-) -> Result<usize, rusqlite::Error> {
+) -> Result<Vec<&'a str>, rusqlite::Error> {
     let mut stmt = tx.prepare_cached(
             "INSERT OR IGNORE INTO deliveries
              (id, target, event_type, plugin, body, headers, idempotency_key, created_ms, next_attempt_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
         )?;
     let now = now_ms();
-    let mut inserted = 0;
+    let mut inserted = Vec::new();
     for d in deliveries {
         let headers = serde_json::to_string(&d.headers).unwrap_or_else(|_| "[]".into());
-        inserted += stmt.execute(params![
+        let new = stmt.execute(params![
             d.id,
             d.target,
             d.event_type,
@@ -400,6 +474,9 @@ fn insert<'a>(
             d.idempotency_key,
             now
         ])?;
+        if new == 1 {
+            inserted.push(d.target.as_str());
+        }
     }
     Ok(inserted)
 }
@@ -417,14 +494,12 @@ fn handle(conn: &mut Connection, tally: &mut Tally, command: Command) {
         Command::Counts(reply) => {
             let _ = reply.send(Ok(tally.list()));
         }
-        Command::Run(f, recount) => {
-            f(conn);
-            if recount {
-                match Tally::count(conn) {
-                    Ok(t) => *tally = t,
-                    Err(e) => tracing::error!("cannot count the outbox: {e}"),
-                }
-            }
+        Command::TargetCounts(target, reply) => {
+            let _ = reply.send(Ok(tally.0.get(&target).copied().unwrap_or_default()));
+        }
+        Command::Run(f) => {
+            let moved = f(conn);
+            tally.apply(&moved);
         }
     }
 }
@@ -580,7 +655,25 @@ mod tests {
                 ("pending".to_string(), 1)
             ]
         );
+        let counts = |pending, dead| Counts {
+            pending,
+            delivered: 0,
+            dead,
+        };
+        assert_eq!(outbox.target_counts("t").await.expect("t"), counts(1, 1));
+        assert_eq!(outbox.target_counts("u").await.expect("u"), counts(0, 0));
+        // A change reports its moves; the counts follow without a scan.
+        let replayed = outbox
+            .change(|c| super::super::state::replay(c, None, Some("t"), now_ms()))
+            .await
+            .expect("replay");
+        assert_eq!(replayed, 1);
+        assert_eq!(outbox.target_counts("t").await.expect("t"), counts(2, 0));
+        drop(outbox);
+        // Counted again from the table on open: the same.
+        let outbox = Outbox::open(dir.path(), OutboxSync::Full).expect("reopen");
+        assert_eq!(outbox.target_counts("t").await.expect("t"), counts(2, 0));
         let conn = Connection::open(dir.path().join("outbox.sqlite3")).expect("open");
-        assert_eq!(state_of(&conn, "c").as_deref(), Some("dead"));
+        assert_eq!(state_of(&conn, "c").as_deref(), Some("pending"));
     }
 }

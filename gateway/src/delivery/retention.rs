@@ -3,7 +3,7 @@
 //! then hourly, in small batches so that enqueues never wait long behind them.
 
 use super::Deliveries;
-use super::outbox::now_ms;
+use super::outbox::{Moved, now_ms};
 use rusqlite::{Connection, params};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +39,11 @@ async fn prune_all(d: &Deliveries, cutoff: i64) -> Result<(usize, usize), super:
             let t = target.clone();
             let (n, m) = d
                 .outbox()
-                .change(move |c| prune(c, &t, cutoff, BATCH))
+                .change(move |c| {
+                    let (moved, attempts) = prune(c, &t, cutoff, BATCH)?;
+                    let deliveries = moved.iter().map(|m| m.n as usize).sum::<usize>();
+                    Ok(((deliveries, attempts), moved))
+                })
                 .await?;
             deliveries += n;
             attempts += m;
@@ -60,30 +64,39 @@ fn targets(conn: &mut Connection) -> rusqlite::Result<Vec<String>> {
     rows.collect()
 }
 
-/// Deletes up to `batch` of `target`'s deliveries that finished before `cutoff_ms`, and up to
-/// `batch` of its attempts from before then; each through its (target, …) index.
+/// Deletes up to `batch` of `target`'s deliveries per finished state that finished before
+/// `cutoff_ms`, and up to `batch` of its attempts from before then; each through its
+/// (target, …) index. Returns the deliveries deleted as moves, and the attempts deleted.
 pub fn prune(
     conn: &Connection,
     target: &str,
     cutoff_ms: i64,
     batch: u32,
-) -> rusqlite::Result<(usize, usize)> {
-    let mut deliveries = 0;
+) -> rusqlite::Result<(Vec<Moved>, usize)> {
+    let mut moved = Vec::new();
     // A finished delivery's next_attempt_ms is when it finished.
     for state in ["delivered", "dead"] {
-        deliveries += conn.execute(
+        let n = conn.execute(
             "DELETE FROM deliveries WHERE rowid IN (
                  SELECT rowid FROM deliveries
                  WHERE target = ?1 AND state = ?2 AND next_attempt_ms < ?3 LIMIT ?4)",
             params![target, state, cutoff_ms, batch],
         )?;
+        if n > 0 {
+            moved.push(Moved {
+                target: target.to_string(),
+                from: state,
+                to: None,
+                n: n as i64,
+            });
+        }
     }
     let attempts = conn.execute(
         "DELETE FROM attempts WHERE id IN
              (SELECT id FROM attempts WHERE target = ?1 AND at_ms < ?2 LIMIT ?3)",
         params![target, cutoff_ms, batch],
     )?;
-    Ok((deliveries, attempts))
+    Ok((moved, attempts))
 }
 
 #[cfg(test)]
@@ -114,13 +127,23 @@ mod tests {
             )
             .expect("insert");
         }
+        let deleted = |(moved, attempts): (Vec<Moved>, usize)| {
+            let states: Vec<(&str, i64)> = moved.iter().map(|m| (m.from, m.n)).collect();
+            (states, attempts)
+        };
         assert_eq!(
-            prune(&conn, "t", 100, 1).expect("prune"),
-            (2, 1),
+            deleted(prune(&conn, "t", 100, 1).expect("prune")),
+            (vec![("delivered", 1), ("dead", 1)], 1),
             "batches per state"
         );
-        assert_eq!(prune(&conn, "t", 100, 10).expect("prune"), (0, 2));
-        assert_eq!(prune(&conn, "t", 100, 10).expect("prune"), (0, 0));
+        assert_eq!(
+            deleted(prune(&conn, "t", 100, 10).expect("prune")),
+            (vec![], 2)
+        );
+        assert_eq!(
+            deleted(prune(&conn, "t", 100, 10).expect("prune")),
+            (vec![], 0)
+        );
         assert_eq!(targets(&mut conn).expect("targets"), ["t"]);
         let left: Vec<String> = conn
             .prepare("SELECT id FROM deliveries ORDER BY id")

@@ -2,6 +2,7 @@
 //! (active, paused, disabled by a 410, degraded), statistics, recent attempts, pause, resume,
 //! replay.
 
+use super::outbox::{Counts, Moved, moved};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
@@ -100,30 +101,15 @@ pub fn state(conn: &Connection, target: &str, failures: u32) -> rusqlite::Result
     })
 }
 
-/// Statistics of `target`.
-pub fn stats(conn: &Connection, target: &str) -> rusqlite::Result<Stats> {
-    let count = |state: &str| -> rusqlite::Result<i64> {
-        conn.query_row(
-            "SELECT count(*) FROM deliveries WHERE target = ?1 AND state = ?2",
-            params![target, state],
-            |r| r.get(0),
-        )
-    };
-    let (delivered, failed, pending) = (count("delivered")?, count("dead")?, count("pending")?);
-    // Walks the (target, at_ms) index back from the newest attempt: usually one step.
-    let last_delivery_ms: Option<i64> = conn
-        .query_row(
-            "SELECT at_ms FROM attempts WHERE target = ?1 AND http_status BETWEEN 200 AND 299
-             ORDER BY at_ms DESC LIMIT 1",
-            [target],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let consecutive_failures: i64 = conn.query_row(
-        "SELECT count(*) FROM attempts WHERE target = ?1 AND at_ms > ?2",
-        params![target, last_delivery_ms.unwrap_or(0)],
-        |r| r.get(0),
-    )?;
+/// Failed attempts in a row counted at most this far back (the breaker and the page need to
+/// know "many", not how many of a receiver down for a week).
+const MAX_RUN: i64 = 10_000;
+
+/// Statistics of `target`, whose deliveries by state are `counts` (the outbox keeps them).
+pub fn stats(conn: &Connection, target: &str, counts: Counts) -> rusqlite::Result<Stats> {
+    let (delivered, failed, pending) = (counts.delivered, counts.dead, counts.pending);
+    let last_delivery_ms = last_delivery(conn, target)?;
+    let consecutive_failures = failures_since(conn, target, last_delivery_ms)?;
     let finished = delivered + failed;
     Ok(Stats {
         delivered,
@@ -133,6 +119,31 @@ pub fn stats(conn: &Connection, target: &str) -> rusqlite::Result<Stats> {
         last_delivery_ms,
         consecutive_failures,
     })
+}
+
+/// Unix ms of `target`'s last successful attempt. Walks the (target, at_ms) index back from
+/// the newest attempt: usually one step.
+fn last_delivery(conn: &Connection, target: &str) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "SELECT at_ms FROM attempts WHERE target = ?1 AND http_status BETWEEN 200 AND 299
+         ORDER BY at_ms DESC LIMIT 1",
+        [target],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+fn failures_since(conn: &Connection, target: &str, since: Option<i64>) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM (SELECT 1 FROM attempts WHERE target = ?1 AND at_ms > ?2 LIMIT ?3)",
+        params![target, since.unwrap_or(0), MAX_RUN],
+        |r| r.get(0),
+    )
+}
+
+/// Failed attempts on `target` since its last success (at most 10,000).
+pub fn consecutive_failures(conn: &Connection, target: &str) -> rusqlite::Result<i64> {
+    failures_since(conn, target, last_delivery(conn, target)?)
 }
 
 /// The most recent attempts on `target`, newest first.
@@ -214,18 +225,22 @@ pub fn disable(conn: &Connection, target: &str, reason: &str) -> rusqlite::Resul
 }
 
 /// Puts dead deliveries back in the queue, due now, with a fresh retry budget: one by id, or
-/// all of a target's. Returns how many.
+/// all of a target's. Returns how many, and the moves for the outbox's counts.
 pub fn replay(
     conn: &Connection,
     id: Option<&str>,
     target: Option<&str>,
     now_ms: i64,
-) -> rusqlite::Result<usize> {
-    conn.execute(
-        "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_ms = ?3
-         WHERE state = 'dead' AND (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR target = ?2)",
-        params![id, target, now_ms],
-    )
+) -> rusqlite::Result<(usize, Vec<Moved>)> {
+    let targets: Vec<String> = conn
+        .prepare_cached(
+            "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_ms = ?3
+             WHERE state = 'dead' AND (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR target = ?2)
+             RETURNING target",
+        )?
+        .query_map(params![id, target, now_ms], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((targets.len(), moved(targets, "dead", Some("pending"))))
 }
 
 /// Attempts on a target in one minute.
