@@ -552,21 +552,31 @@ fn record(
     a: &Attempt,
     next: Next,
 ) -> Result<Option<&'static str>, rusqlite::Error> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO attempts (delivery, target, at_ms, http_status, duration_ms, request_bytes, response_excerpt, error)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![a.delivery, a.target, a.at_ms, a.http_status, a.duration_ms, a.request_bytes, a.response_excerpt, a.error],
-    )?;
+    )?
+    .execute(params![
+        a.delivery,
+        a.target,
+        a.at_ms,
+        a.http_status,
+        a.duration_ms,
+        a.request_bytes,
+        a.response_excerpt,
+        a.error
+    ])?;
     let (state, next_ms) = match next {
         Next::Delivered => ("delivered", a.at_ms),
         Next::RetryAt(ms) => ("pending", ms),
         Next::Dead => ("dead", a.at_ms),
     };
-    let changed = tx.execute(
-        "UPDATE deliveries SET state = ?2, attempts = attempts + 1, next_attempt_ms = ?3, last_error = ?4
-         WHERE id = ?1 AND state = 'pending'",
-        params![a.delivery, state, next_ms, a.error],
-    )?;
+    let changed = tx
+        .prepare_cached(
+            "UPDATE deliveries SET state = ?2, attempts = attempts + 1, next_attempt_ms = ?3, last_error = ?4
+             WHERE id = ?1 AND state = 'pending'",
+        )?
+        .execute(params![a.delivery, state, next_ms, a.error])?;
     Ok((changed == 1).then_some(state))
 }
 
