@@ -67,12 +67,14 @@ fn targets(conn: &mut Connection) -> rusqlite::Result<Vec<String>> {
 /// Deletes up to `batch` of `target`'s deliveries per finished state that finished before
 /// `cutoff_ms`, and up to `batch` of its attempts from before then; each through its
 /// (target, …) index. Returns the deliveries deleted as moves, and the attempts deleted.
+/// One transaction: the moves reported are exactly what was deleted, or nothing was.
 pub fn prune(
-    conn: &Connection,
+    conn: &mut Connection,
     target: &str,
     cutoff_ms: i64,
     batch: u32,
 ) -> rusqlite::Result<(Vec<Moved>, usize)> {
+    let conn = conn.transaction()?;
     let mut moved = Vec::new();
     // A finished delivery's next_attempt_ms is when it finished.
     for state in ["delivered", "dead"] {
@@ -96,6 +98,7 @@ pub fn prune(
              (SELECT id FROM attempts WHERE target = ?1 AND at_ms < ?2 LIMIT ?3)",
         params![target, cutoff_ms, batch],
     )?;
+    conn.commit()?;
     Ok((moved, attempts))
 }
 
@@ -132,16 +135,16 @@ mod tests {
             (states, attempts)
         };
         assert_eq!(
-            deleted(prune(&conn, "t", 100, 1).expect("prune")),
+            deleted(prune(&mut conn, "t", 100, 1).expect("prune")),
             (vec![("delivered", 1), ("dead", 1)], 1),
             "batches per state"
         );
         assert_eq!(
-            deleted(prune(&conn, "t", 100, 10).expect("prune")),
+            deleted(prune(&mut conn, "t", 100, 10).expect("prune")),
             (vec![], 2)
         );
         assert_eq!(
-            deleted(prune(&conn, "t", 100, 10).expect("prune")),
+            deleted(prune(&mut conn, "t", 100, 10).expect("prune")),
             (vec![], 0)
         );
         assert_eq!(targets(&mut conn).expect("targets"), ["t"]);
