@@ -223,7 +223,22 @@ impl Outbox {
     pub fn open(dir: &Path, sync: OutboxSync) -> Result<Self, OutboxError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| OutboxError(format!("cannot create {}: {e}", dir.display())))?;
-        let conn = Connection::open(dir.join("outbox.sqlite3"))?;
+        let path = dir.join("outbox.sqlite3");
+        let conn = Connection::open(&path)?;
+        // One gateway per outbox: two would send every delivery twice. The lock is held until
+        // the connection closes, and the OS drops it if the process dies; a predecessor still
+        // shutting down gets a few seconds.
+        conn.busy_timeout(std::time::Duration::from_secs(3))?;
+        conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT;")
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                    OutboxError(format!(
+                        "{} is in use by another process (another Hookgate with the same server.data_dir?)",
+                        path.display()
+                    ))
+                }
+                _ => e.into(),
+            })?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(match sync {
             OutboxSync::Full => "PRAGMA synchronous = FULL;",
@@ -683,7 +698,10 @@ mod tests {
         // Counted again from the table on open: the same.
         let outbox = Outbox::open(dir.path(), OutboxSync::Full).expect("reopen");
         assert_eq!(outbox.target_counts("t").await.expect("t"), counts(2, 0));
-        let conn = Connection::open(dir.path().join("outbox.sqlite3")).expect("open");
-        assert_eq!(state_of(&conn, "c").as_deref(), Some("pending"));
+        let c = outbox
+            .with(|conn| Ok(state_of(conn, "c")))
+            .await
+            .expect("state");
+        assert_eq!(c.as_deref(), Some("pending"));
     }
 }

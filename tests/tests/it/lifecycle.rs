@@ -104,3 +104,41 @@ fn no_secret_configured_warns_naming_the_plugin() {
     );
     assert!(g.logs().contains("plugins.pelorus.secret"), "{}", g.logs());
 }
+
+#[test]
+fn a_second_gateway_on_the_same_outbox_is_refused() {
+    let g = Gateway::start(Options::default());
+    // Same config, so the same data_dir; its own port.
+    let mut second = std::process::Command::new(hookgate_e2e::hookgate_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(g.dir.path().join("hookgate.toml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = second.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = second.kill();
+            let _ = second.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the second gateway must stop (two would send every delivery twice): {status:?}"
+    );
+    let mut stderr = String::new();
+    if let Some(mut pipe) = second.stderr.take() {
+        pipe.read_to_string(&mut stderr).expect("stderr");
+    }
+    assert!(
+        stderr.contains("outbox.sqlite3 is in use by another process"),
+        "{stderr}"
+    );
+    assert_eq!(g.get("/healthz").status, 200, "the first one serves on");
+}
