@@ -231,7 +231,7 @@ impl Outbox {
         conn.busy_timeout(std::time::Duration::from_secs(3))?;
         conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT;")
             .map_err(|e| match e.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                Some(rusqlite::ErrorCode::DatabaseBusy) => {
                     OutboxError(format!(
                         "{} is in use by another process (another Hookgate with the same server.data_dir?)",
                         path.display()

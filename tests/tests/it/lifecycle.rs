@@ -116,18 +116,11 @@ fn a_second_gateway_on_the_same_outbox_is_refused() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("runs");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = second.try_wait().expect("wait") {
-            break Some(status);
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = second.kill();
-            let _ = second.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = hookgate_e2e::wait_for_exit(&mut second, Duration::from_secs(20));
+    if status.is_none() {
+        let _ = second.kill();
+        let _ = second.wait();
+    }
     assert!(
         status.is_some_and(|s| !s.success()),
         "the second gateway must stop (two would send every delivery twice): {status:?}"
