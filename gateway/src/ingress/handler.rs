@@ -304,6 +304,11 @@ async fn pipeline(
         .await
         .map_err(plugin_error)?
         .map_err(rejected)?;
+    // The sandbox goes back to the pool before the outbox commit is awaited: held across
+    // it, every request waiting for a commit would keep an instance slot (and its memory)
+    // live, and the pool would cycle through cold slots.
+    drop(call);
+    drop(request);
     apply(gateway, plugin, &outcome).await?;
     if let Some(id) = delivery_id {
         gateway.dedup.remember(plugin.name(), id, Instant::now());
