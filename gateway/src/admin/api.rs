@@ -104,7 +104,7 @@ async fn describe(d: &Deliveries, t: &Target, attempts: u32) -> Result<Value, Ou
         .await?;
     let mut v = json!({
         "name": t.name,
-        "url": t.url,
+        "url": t.url.as_str(),
         "events": t.events,
         "signed": t.signing.is_some(),
         "state": st,

@@ -240,6 +240,12 @@ impl Outbox {
                 _ => e.into(),
             })?;
         conn.execute_batch(SCHEMA)?;
+        // The plans never depend on bound values; without this, rebinding a `LIMIT ?` (every
+        // `due` poll) makes SQLite prepare the statement again.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         conn.execute_batch(match sync {
             OutboxSync::Full => "PRAGMA synchronous = FULL;",
             OutboxSync::Normal => "PRAGMA synchronous = NORMAL;",

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 pub struct Target {
     /// Name from the config.
     pub name: String,
-    /// URL.
-    pub url: String,
+    /// URL (parsed once: reqwest would parse a string on every send).
+    pub url: reqwest::Url,
     /// Method.
     pub method: Method,
     /// Headers on every request (defaults, extras, credentials).
@@ -158,7 +158,7 @@ impl Target {
             .map_err(|e| key("url", format!("cannot build an HTTP client: {e}")))?;
         Ok(Target {
             name: name.to_string(),
-            url: c.url.clone(),
+            url: reqwest::Url::parse(&c.url).map_err(|e| key("url", e.to_string()))?,
             method: Method::from_bytes(c.method.as_bytes())
                 .map_err(|e| key("method", e.to_string()))?,
             headers,

@@ -224,7 +224,7 @@ async fn record(
 async fn send(target: &Target, item: &Due) -> (AttemptResult, Option<u16>, String, Option<String>) {
     let mut request = target
         .client
-        .request(target.method.clone(), &target.url)
+        .request(target.method.clone(), target.url.clone())
         .headers(target.headers.clone())
         .body(item.body.clone());
     for (name, value) in &item.headers {
