@@ -9,8 +9,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetConfig {
-    /// `http://` or `https://` URL.
-    pub url: String,
+    /// `http://` or `https://` URL, parsed by the parser the sender uses.
+    #[serde(deserialize_with = "url")]
+    pub url: reqwest::Url,
     /// HTTP method.
     #[serde(default = "post")]
     pub method: String,
@@ -111,6 +112,12 @@ pub enum InitialState {
     Paused,
 }
 
+fn url<'de, D: Deserializer<'de>>(d: D) -> Result<reqwest::Url, D::Error> {
+    let text = String::deserialize(d)?;
+    reqwest::Url::parse(&text)
+        .map_err(|e| serde::de::Error::custom(format!("{text:?} is not a URL: {e}")))
+}
+
 /// `"N/s"` and friends, as the minimum interval between attempts.
 fn rate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let text = String::deserialize(d)?;
@@ -207,16 +214,12 @@ pub fn subscribes(pattern: &str, event_type: &str) -> bool {
 impl TargetConfig {
     /// Checks what serde cannot; errors name the key under `targets.<name>`.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        let uri: http::Uri = self
-            .url
-            .parse()
-            .map_err(|e| ("url", format!("{:?} is not a URL: {e}", self.url)))?;
-        if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+        if !matches!(self.url.scheme(), "http" | "https") || self.url.host().is_none() {
             return Err((
                 "url",
                 format!(
                     "{:?} must be an http:// or https:// URL with a host",
-                    self.url
+                    self.url.as_str()
                 ),
             ));
         }

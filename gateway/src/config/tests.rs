@@ -137,3 +137,19 @@ fn target_names_are_url_and_label_safe() {
     assert!(message.contains("letters, digits"), "{message}");
     Config::parse("[targets.\"slack-ops_2.eu\"]\nurl = \"http://127.0.0.1:1/\"\n").expect("valid");
 }
+
+#[test]
+fn target_urls_are_parsed_once_and_must_be_http() {
+    let target = |url: &str| format!("[targets.slack]\nurl = \"{url}\"\n");
+    let c = Config::parse(&target("https://hooks.example.com/x")).expect("valid");
+    assert_eq!(
+        c.targets["slack"].url.as_str(),
+        "https://hooks.example.com/x"
+    );
+    let (key, message) = key_error(&target("hooks example"));
+    assert_eq!(key, "targets.slack.url", "{message}");
+    assert!(message.contains("is not a URL"), "{message}");
+    let (key, message) = key_error(&target("ftp://example.com/"));
+    assert_eq!(key, "targets.slack.url", "{message}");
+    assert!(message.contains("http:// or https://"), "{message}");
+}

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 pub struct Target {
     /// Name from the config.
     pub name: String,
-    /// URL (parsed once: reqwest would parse a string on every send).
+    /// URL.
     pub url: reqwest::Url,
     /// Method.
     pub method: Method,
@@ -158,7 +158,7 @@ impl Target {
             .map_err(|e| key("url", format!("cannot build an HTTP client: {e}")))?;
         Ok(Target {
             name: name.to_string(),
-            url: reqwest::Url::parse(&c.url).map_err(|e| key("url", e.to_string()))?,
+            url: c.url.clone(),
             method: Method::from_bytes(c.method.as_bytes())
                 .map_err(|e| key("method", e.to_string()))?,
             headers,

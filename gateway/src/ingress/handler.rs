@@ -308,7 +308,6 @@ async fn pipeline(
     // it, every request waiting for a commit would keep an instance slot (and its memory)
     // live, and the pool would cycle through cold slots.
     drop(call);
-    drop(request);
     apply(gateway, plugin, &outcome).await?;
     if let Some(id) = delivery_id {
         gateway.dedup.remember(plugin.name(), id, Instant::now());
