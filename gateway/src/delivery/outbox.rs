@@ -7,7 +7,7 @@ use rusqlite::{Connection, params};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::oneshot;
 
 /// A delivery to store.
@@ -228,7 +228,7 @@ impl Outbox {
         // One gateway per outbox: two would send every delivery twice. The lock is held until
         // the connection closes, and the OS drops it if the process dies; a predecessor still
         // shutting down gets a few seconds.
-        conn.busy_timeout(std::time::Duration::from_secs(3))?;
+        conn.busy_timeout(Duration::from_secs(3))?;
         conn.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; COMMIT;")
             .map_err(|e| match e.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::DatabaseBusy) => {
@@ -250,10 +250,14 @@ impl Outbox {
             OutboxSync::Full => "PRAGMA synchronous = FULL;",
             OutboxSync::Normal => "PRAGMA synchronous = NORMAL;",
         })?;
+        let pace = match sync {
+            OutboxSync::Full => Duration::ZERO,
+            OutboxSync::Normal => NORMAL_COMMIT_INTERVAL,
+        };
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("hookgate-outbox".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, rx, pace))
             .map_err(|e| OutboxError(format!("cannot start the outbox thread: {e}")))?;
         Ok(Outbox { tx })
     }
@@ -395,12 +399,25 @@ impl Tally {
     }
 }
 
-fn run(mut conn: Connection, rx: mpsc::Receiver<Command>) {
+/// With `outbox_sync = "normal"`, the least time from one group commit's start to the next's.
+/// Without an fsync a commit is quick, so unpaced the groups shrink towards one request each
+/// and every request pays for a commit and a wake-up of this thread (paired runs: 0.90 of
+/// `full`'s rate unpaced, 1.12 with this). Under `full` the fsync spaces the groups already
+/// (paced as well, it measured 0.98).
+const NORMAL_COMMIT_INTERVAL: Duration = Duration::from_micros(200);
+
+/// The outbox thread: group commits no closer than `pace` apart (a request finding the outbox
+/// idle for longer is committed at once), and everything else in between.
+fn run(mut conn: Connection, rx: mpsc::Receiver<Command>, pace: Duration) {
     let mut tally = Tally::count(&conn).unwrap_or_else(|e| {
         tracing::error!("cannot count the outbox: {e}");
         Tally::default()
     });
+    let mut last_commit: Option<Instant> = None;
     while let Ok(first) = rx.recv() {
+        if let Some(last) = last_commit {
+            std::thread::sleep((last + pace).saturating_duration_since(Instant::now()));
+        }
         // Group commit: every enqueue and attempt record waiting now goes into one
         // transaction, so one fsync covers many requests.
         let mut enqueues = Vec::new();
@@ -418,6 +435,7 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Command>) {
             }
         }
         if !enqueues.is_empty() || !records.is_empty() {
+            last_commit = Some(Instant::now());
             let result = write(
                 &mut conn,
                 enqueues.iter().flat_map(|(d, _)| d.iter()),
