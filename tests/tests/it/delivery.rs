@@ -387,8 +387,7 @@ fn kill_9_with_deliveries_pending_loses_none() {
 
 #[test]
 fn kill_9_loses_none_with_outbox_sync_normal() {
-    // Written to the OS before the answer, in paced group commits: the process's death
-    // loses nothing.
+    // Written to the OS (not synced) before the answer: the process's death loses nothing.
     kill_9_loses_none("outbox_sync = \"normal\"\n");
 }
 
@@ -405,9 +404,17 @@ fn kill_9_loses_none(server: &str) {
          breaker = {{ after = 3, cooldown = \"200ms\" }}\n"
     );
     let mut g = gateway(config);
-    for i in 0..20 {
-        deliver(&g, &format!(r#"{{"n":{i}}}"#));
-    }
+    // Four senders at once, so that group commits (paced ones too) take several requests.
+    std::thread::scope(|s| {
+        for sender in 0..4 {
+            let g = &g;
+            s.spawn(move || {
+                for i in (sender * 5)..(sender * 5 + 5) {
+                    deliver(g, &format!(r#"{{"n":{i}}}"#));
+                }
+            });
+        }
+    });
     g.kill9();
     let rx = Receiver::start_on(port, vec![]);
     let again = Gateway::restart(
